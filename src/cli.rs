@@ -1,0 +1,293 @@
+//! The command line: clap definitions and the dispatch to the library.
+
+use crate::endpoint::embedded::{Embedded, EmbeddedOptions};
+use crate::report::{RunReport, summary};
+use crate::runner::{self, RunSettings};
+use crate::scenario::{self, Endpoint, Rate, Scenario, units};
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// Exit codes.
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_ERROR: i32 = 1;
+pub const EXIT_BREACH: i32 = 2;
+pub const EXIT_INTERRUPTED: i32 = 130;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kbench",
+    version,
+    about = "Load generator and throughput benchmark for Amazon Kinesis Data Streams"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a scenario, write a report directory and print a summary (exit 2 on SLO breach).
+    Run(RunArgs),
+    /// Check scenario files without touching the network and print the effective scenario.
+    Validate {
+        /// Scenario files (TOML).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Serve the embedded Kinesis endpoint for other clients (AWS CLI, boto3, other SDKs).
+    Serve {
+        /// Port on 127.0.0.1 (0: any free port).
+        #[arg(long, default_value_t = 4567)]
+        port: u16,
+        #[command(flatten)]
+        embedded: EmbeddedArgs,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct EmbeddedArgs {
+    /// Embedded endpoint: do not throttle writes at the per-shard limits.
+    #[arg(long)]
+    pub no_limits: bool,
+    /// Embedded endpoint: most record bytes kept in memory; writes beyond fail with LimitExceededException.
+    #[arg(long, value_name = "SIZE", default_value = "4GiB", value_parser = parse_size_arg)]
+    pub max_retained: u64,
+}
+
+impl EmbeddedArgs {
+    fn options(&self) -> EmbeddedOptions {
+        EmbeddedOptions {
+            enforce_limits: !self.no_limits,
+            max_retained_bytes: self.max_retained,
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Scenario file (TOML).
+    pub scenario: PathBuf,
+    /// Endpoint: embedded, aws, or a URL such as http://127.0.0.1:4567.
+    #[arg(long, value_parser = parse_endpoint_arg)]
+    pub endpoint: Option<Endpoint>,
+    /// AWS region (default: the scenario's, else the AWS environment's).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Stream name (default: the scenario's).
+    #[arg(long)]
+    pub stream: Option<String>,
+    /// Total duration: phases are scaled to add up to it (e.g. 30s).
+    #[arg(long, value_parser = parse_duration_arg)]
+    pub duration: Option<Duration>,
+    /// Rates: "2x" multiplies every rate; a number sets the peak rate, others scaled alike.
+    #[arg(long, value_parser = parse_rate_arg)]
+    pub rate: Option<RateOverride>,
+    /// Seed for keys, sizes and payloads.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Where report directories go.
+    #[arg(long, default_value = "results")]
+    pub out: PathBuf,
+    /// No progress bars.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Print the final summary as JSON on stdout (instead of the table).
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub embedded: EmbeddedArgs,
+}
+
+/// How `--rate` changes the scenario's rates.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RateOverride {
+    /// Multiply every rate.
+    Factor(f64),
+    /// Scale every rate so the highest is this many records per second.
+    Peak(f64),
+}
+
+fn parse_size_arg(s: &str) -> Result<u64, String> {
+    units::parse_size(s)
+}
+
+fn parse_duration_arg(s: &str) -> Result<Duration, String> {
+    let d = units::parse_duration(s)?;
+    if d.is_zero() {
+        Err("the duration must be longer than 0s".into())
+    } else {
+        Ok(d)
+    }
+}
+
+fn parse_endpoint_arg(s: &str) -> Result<Endpoint, String> {
+    Endpoint::parse(s)
+}
+
+fn parse_rate_arg(s: &str) -> Result<RateOverride, String> {
+    let (text, factor) = match s.strip_suffix('x') {
+        Some(t) => (t, true),
+        None => (s, false),
+    };
+    let v: f64 = text.parse().map_err(|_| {
+        format!("`{s}` is not a rate; use e.g. 5000 (peak records/s) or 2x (multiply)")
+    })?;
+    if !(v > 0.0 && v.is_finite()) {
+        return Err(format!("`{s}`: rates must be greater than 0"));
+    }
+    Ok(if factor {
+        RateOverride::Factor(v)
+    } else {
+        RateOverride::Peak(v)
+    })
+}
+
+/// Applies `run`'s flags to a validated scenario.
+pub fn apply_overrides(mut s: Scenario, args: &RunArgs) -> anyhow::Result<Scenario> {
+    if let Some(e) = &args.endpoint {
+        s.target.endpoint = e.clone();
+    }
+    if let Some(r) = &args.region {
+        s.target.region = Some(r.clone());
+    }
+    if let Some(stream) = &args.stream {
+        s.target.stream = stream.clone();
+    }
+    if let Some(seed) = args.seed {
+        s.seed = seed;
+    }
+    if let Some(total) = args.duration {
+        let current: Duration = s.phase.iter().map(|p| p.duration).sum();
+        let factor = total.as_secs_f64() / current.as_secs_f64();
+        for p in &mut s.phase {
+            p.duration = p.duration.mul_f64(factor);
+        }
+    }
+    if let Some(rate) = args.rate {
+        let peak = s
+            .phase
+            .iter()
+            .map(|p| p.rate.from.max(p.rate.to))
+            .fold(0.0, f64::max);
+        let factor = match rate {
+            RateOverride::Factor(f) => f,
+            RateOverride::Peak(r) => r / peak,
+        };
+        for p in &mut s.phase {
+            p.rate = Rate {
+                from: p.rate.from * factor,
+                to: p.rate.to * factor,
+            };
+        }
+    }
+    Ok(s)
+}
+
+/// Parses the command line, runs it, and returns the process exit code.
+pub async fn main() -> i32 {
+    let cli = Cli::parse();
+    match dispatch(cli).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            EXIT_ERROR
+        }
+    }
+}
+
+async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
+    match cli.command {
+        Command::Validate { files } => Ok(validate(&files)),
+        Command::Serve { port, embedded } => serve(port, embedded.options()).await,
+        Command::Run(args) => run(args).await,
+    }
+}
+
+fn validate(files: &[PathBuf]) -> i32 {
+    let mut code = EXIT_OK;
+    for f in files {
+        match scenario::load(f) {
+            Ok(s) => {
+                println!("# {}: ok\n{}", f.display(), s.to_toml());
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                code = EXIT_ERROR;
+            }
+        }
+    }
+    code
+}
+
+async fn serve(port: u16, options: EmbeddedOptions) -> anyhow::Result<i32> {
+    let server = Embedded::start(port, &options).await?;
+    println!(
+        "kbench: embedded Kinesis endpoint on {} (shard limits {}, keeps at most {}); Ctrl-C stops it",
+        server.url(),
+        if options.enforce_limits { "on" } else { "off" },
+        units::format_size(options.max_retained_bytes)
+    );
+    println!(
+        "  try: aws kinesis list-streams --endpoint-url {} --region us-east-1",
+        server.url()
+    );
+    tokio::signal::ctrl_c()
+        .await
+        .context("cannot listen for Ctrl-C")?;
+    server.shutdown().await;
+    Ok(EXIT_OK)
+}
+
+async fn run(args: RunArgs) -> anyhow::Result<i32> {
+    let scenario = scenario::load(&args.scenario)?;
+    let scenario = apply_overrides(scenario, &args)?;
+    let settings = RunSettings {
+        out: args.out.clone(),
+        progress: !args.quiet && !args.json && std::io::stdout().is_terminal(),
+        embedded: args.embedded.options(),
+    };
+    let cancel = CancellationToken::new();
+    let on_signal = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!(
+                "\ninterrupted: stopping, draining briefly and writing the report (Ctrl-C again to quit now)"
+            );
+            on_signal.cancel();
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(EXIT_INTERRUPTED);
+            }
+        }
+    });
+    let outcome = runner::run(&scenario, &settings, cancel).await?;
+    let dir = outcome.dir.display().to_string();
+    if args.json {
+        let report = RunReport {
+            summary: &outcome.summary,
+            scenario: &scenario,
+            measured: &Default::default(),
+        };
+        println!("{}", crate::report::json::summary_json(&report)?);
+    } else {
+        print!("{}", summary::render(&outcome.summary, &dir));
+    }
+    if outcome.interrupted {
+        return Ok(EXIT_INTERRUPTED);
+    }
+    if outcome.summary.slo_breached() {
+        let breached: Vec<String> = outcome
+            .summary
+            .slo
+            .iter()
+            .filter(|v| !v.passed)
+            .map(|v| format!("{} = {} (limit {})", v.name, v.actual, v.threshold))
+            .collect();
+        eprintln!("SLO breached: {}", breached.join(", "));
+        return Ok(EXIT_BREACH);
+    }
+    Ok(EXIT_OK)
+}

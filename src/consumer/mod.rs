@@ -1,0 +1,4 @@
+//! The consumer: per-shard polling readers and the verification of what they read.
+
+pub mod reader;
+pub mod verify;

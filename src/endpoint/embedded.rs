@@ -1,0 +1,108 @@
+//! The embedded Kinesis endpoint: ferrokinesis served inside the kbench process on loopback.
+//!
+//! This module is the only place that knows about ferrokinesis, so it can be swapped.
+
+use anyhow::Context;
+use ferrokinesis::store::StoreOptions;
+use std::net::SocketAddr;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// How the embedded endpoint behaves.
+#[derive(Debug, Clone)]
+pub struct EmbeddedOptions {
+    /// Throttle writes at the real per-shard limits (1 MiB/s and 1,000 records/s).
+    pub enforce_limits: bool,
+    /// Cap on the record bytes the endpoint keeps; writes beyond it fail with
+    /// LimitExceededException, so a long run cannot exhaust memory.
+    pub max_retained_bytes: u64,
+}
+
+impl Default for EmbeddedOptions {
+    fn default() -> Self {
+        EmbeddedOptions {
+            enforce_limits: true,
+            max_retained_bytes: DEFAULT_MAX_RETAINED_BYTES,
+        }
+    }
+}
+
+/// Default retained-bytes cap: 4 GiB, about 70 minutes of one shard at its full write limit.
+pub const DEFAULT_MAX_RETAINED_BYTES: u64 = 4 << 30;
+
+/// A running embedded endpoint; stops when dropped or `shutdown` is called.
+pub struct Embedded {
+    pub addr: SocketAddr,
+    stop: CancellationToken,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Embedded {
+    /// Serves on `listener` (bind 127.0.0.1:0 for an OS-chosen port).
+    pub fn serve(listener: TcpListener, options: &EmbeddedOptions) -> anyhow::Result<Embedded> {
+        let addr = listener
+            .local_addr()
+            .context("the embedded endpoint's socket has no address")?;
+        let store_options = StoreOptions {
+            enforce_limits: options.enforce_limits,
+            max_retained_bytes: Some(options.max_retained_bytes),
+            // account-wide shard limit: high enough for any scenario kbench accepts
+            shard_limit: crate::scenario::limits::MAX_SHARDS,
+            create_stream_ms: 50,
+            delete_stream_ms: 50,
+            update_stream_ms: 50,
+            ..StoreOptions::default()
+        };
+        let (app, _store) = ferrokinesis::create_app(store_options);
+        let stop = CancellationToken::new();
+        let shutdown = stop.clone();
+        let task = tokio::spawn(async move {
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(async move { shutdown.cancelled().await })
+                .await;
+            if let Err(e) = served {
+                tracing::error!("embedded endpoint stopped: {e}");
+            }
+        });
+        Ok(Embedded {
+            addr,
+            stop,
+            task: Some(task),
+        })
+    }
+
+    /// Binds 127.0.0.1 on `port` (0: any free port) and serves.
+    pub async fn start(port: u16, options: &EmbeddedOptions) -> anyhow::Result<Embedded> {
+        let listener = TcpListener::bind(("127.0.0.1", port))
+            .await
+            .with_context(|| {
+                format!("cannot listen on 127.0.0.1:{port}; choose another port with --port")
+            })?;
+        Self::serve(listener, options)
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting connections and waits for the server task.
+    pub async fn shutdown(mut self) {
+        self.stop.cancel();
+        if let Some(task) = self.task.take() {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), task).await;
+        }
+    }
+
+    /// Resolves when the server stops (for `kbench serve`).
+    pub async fn wait(mut self) {
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Embedded {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}

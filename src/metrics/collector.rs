@@ -1,0 +1,154 @@
+//! The collector: once per interval it takes every task's buckets, merges them into one
+//! interval row and into the per-phase totals.
+
+use super::interval::{Buckets, Counters, Slot, Stats};
+use crate::workload::schedule::Schedule;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Where tasks get their slots; the collector reads them all.
+#[derive(Debug, Default, Clone)]
+pub struct Registry {
+    slots: Arc<Mutex<Vec<Slot>>>,
+}
+
+impl Registry {
+    /// A new slot for one task, registered with the collector.
+    pub fn slot(&self) -> Slot {
+        let slot = Slot::default();
+        self.slots
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(slot.clone());
+        slot
+    }
+
+    fn take_all(&self) -> Vec<Buckets> {
+        let slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        slots.iter().map(Slot::take).collect()
+    }
+}
+
+/// One row of the time series.
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// End of the interval, seconds since the run started.
+    pub elapsed: Duration,
+    /// Phase running at the end of the interval.
+    pub phase: String,
+    /// Length of the interval.
+    pub length: Duration,
+    pub stats: Stats,
+}
+
+/// Merges interval statistics into per-phase totals.
+#[derive(Debug)]
+pub struct Collector {
+    registry: Registry,
+    schedule: Arc<Schedule>,
+    /// Totals per phase, over the run so far.
+    pub phases: Vec<Stats>,
+    last: Duration,
+}
+
+impl Collector {
+    pub fn new(registry: Registry, schedule: Arc<Schedule>) -> Collector {
+        let phases = vec![Stats::default(); schedule.phases.len()];
+        Collector {
+            registry,
+            schedule,
+            phases,
+            last: Duration::ZERO,
+        }
+    }
+
+    /// Takes everything recorded since the last call; `elapsed` is the time since the run start.
+    pub fn collect(&mut self, elapsed: Duration) -> Row {
+        let mut interval = Stats::default();
+        for buckets in self.registry.take_all() {
+            for (p, stats) in buckets.iter() {
+                interval.merge(stats);
+                if let Some(total) = self.phases.get_mut(p) {
+                    total.merge(stats);
+                }
+            }
+        }
+        let phase = self.schedule.phases[self
+            .schedule
+            .phase_at(elapsed.saturating_sub(Duration::from_millis(1)))]
+        .name
+        .clone();
+        let row = Row {
+            elapsed,
+            phase,
+            length: elapsed.saturating_sub(self.last),
+            stats: interval,
+        };
+        self.last = elapsed;
+        row
+    }
+
+    /// Totals over the measured phases (`measure = true`).
+    pub fn measured(&self) -> Stats {
+        let mut total = Stats::default();
+        for (stats, plan) in self.phases.iter().zip(&self.schedule.phases) {
+            if plan.measure {
+                total.merge(stats);
+            }
+        }
+        total
+    }
+
+    /// Counters over every phase, measured or not (for the accounting invariant).
+    pub fn all_counters(&self) -> Counters {
+        let mut c = Counters::default();
+        for s in &self.phases {
+            c.add(&s.counters);
+        }
+        c
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::{Phase, Rate};
+
+    #[test]
+    fn buckets_land_in_their_phase_and_in_the_row() {
+        let phase = |m| Phase {
+            name: "p".into(),
+            duration: Duration::from_secs(1),
+            rate: Rate {
+                from: 10.0,
+                to: 10.0,
+            },
+            measure: m,
+        };
+        let schedule = Arc::new(Schedule::new(&[phase(false), phase(true)]));
+        let registry = Registry::default();
+        let (a, b) = (registry.slot(), registry.slot());
+        a.lock().phase(0).counters.acknowledged += 2;
+        b.lock().phase(1).counters.acknowledged += 3;
+        b.lock()
+            .phase(1)
+            .put_response
+            .record(Duration::from_millis(5));
+        let mut c = Collector::new(registry, schedule);
+        let row = c.collect(Duration::from_millis(1500));
+        assert_eq!(row.stats.counters.acknowledged, 5);
+        assert_eq!(row.length, Duration::from_millis(1500));
+        assert_eq!(c.phases[0].counters.acknowledged, 2);
+        assert_eq!(c.measured().counters.acknowledged, 3);
+        assert_eq!(c.measured().put_response.count(), 1);
+        assert_eq!(c.all_counters().acknowledged, 5);
+        // taken: the next interval starts empty
+        assert_eq!(
+            c.collect(Duration::from_secs(2))
+                .stats
+                .counters
+                .acknowledged,
+            0
+        );
+    }
+}

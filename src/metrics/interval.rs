@@ -1,0 +1,155 @@
+//! Per-interval statistics: counters and histograms, one bucket per phase, owned per task.
+//!
+//! Each producer worker, consumer reader and the scheduler owns a [`Slot`]; it locks its own slot
+//! once per batch (uncontended) and the collector swaps the contents out once per interval.
+//! Memory is fixed: a few histograms per phase per task, whatever the run length.
+
+use super::histogram::Latency;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+macro_rules! counters {
+    ($($(#[doc = $doc:literal])* $name:ident),* $(,)?) => {
+        /// Record and call counts.
+        #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+        pub struct Counters { $($(#[doc = $doc])* pub $name: u64,)* }
+
+        impl Counters {
+            /// Column names, in declaration order.
+            pub const NAMES: &'static [&'static str] = &[$(stringify!($name)),*];
+
+            pub fn add(&mut self, other: &Counters) {
+                $(self.$name += other.$name;)*
+            }
+
+            /// Values in the order of [`Counters::NAMES`].
+            pub fn values(&self) -> Vec<u64> {
+                vec![$(self.$name),*]
+            }
+        }
+    };
+}
+
+counters! {
+    /// Records whose intended send time came (generated and handed to the producer).
+    scheduled,
+    /// Records sent at least once.
+    sent,
+    /// Record attempts, first sends and retries.
+    attempts,
+    /// Record attempts after the first.
+    retried,
+    /// Records acknowledged with a sequence number.
+    acknowledged,
+    /// Data + partition key bytes of acknowledged records.
+    acknowledged_bytes,
+    /// Record attempts rejected with ProvisionedThroughputExceededException.
+    throttled,
+    /// Record attempts that failed otherwise (InternalFailure, request errors, timeouts).
+    failed,
+    /// Records given up after max_attempts, last failure a throttle.
+    given_up_throttled,
+    /// Records given up after max_attempts or on a non-retryable error, last failure not a throttle.
+    given_up_error,
+    /// Records never acknowledged because the run was interrupted.
+    given_up_interrupted,
+    /// API calls made (PutRecords or PutRecord).
+    calls,
+    /// API calls that failed as a whole.
+    call_errors,
+    /// Records of this run read back by the consumer, duplicates included.
+    received,
+    /// Records read back more than once.
+    duplicates,
+    /// Records on the stream without this run's stamp (other runs, other writers).
+    foreign,
+    /// GetRecords calls.
+    get_calls,
+    /// GetRecords calls rejected as throttled.
+    get_throttled,
+}
+
+impl Counters {
+    pub fn given_up(&self) -> u64 {
+        self.given_up_throttled + self.given_up_error + self.given_up_interrupted
+    }
+
+    /// Distinct records read back.
+    pub fn received_distinct(&self) -> u64 {
+        self.received - self.duplicates
+    }
+}
+
+/// Everything measured about one phase in one interval (or, merged, over a whole phase).
+#[derive(Clone, Debug, Default)]
+pub struct Stats {
+    pub counters: Counters,
+    /// Per API call: request sent -> response (service time).
+    pub put_service: Latency,
+    /// Per record: intended send time -> acknowledgement (coordinated-omission corrected).
+    pub put_response: Latency,
+    /// Per record: actual first send -> acknowledgement (uncorrected, for comparison).
+    pub put_uncorrected: Latency,
+    /// Per record: intended send time -> consumer receive.
+    pub e2e: Latency,
+    /// Per record: ApproximateArrivalTimestamp -> consumer receive (time spent in the stream).
+    pub in_stream: Latency,
+    /// Per record: how late the generator made it versus its intended time (generator health;
+    /// batching linger and busy workers show up in `put_response`, not here).
+    pub lag: Latency,
+    /// Latest acknowledgement, as an offset from the run's start (zero if none).
+    pub last_ack: Duration,
+}
+
+impl Stats {
+    pub fn merge(&mut self, other: &Stats) {
+        self.counters.add(&other.counters);
+        self.put_service.merge(&other.put_service);
+        self.put_response.merge(&other.put_response);
+        self.put_uncorrected.merge(&other.put_uncorrected);
+        self.e2e.merge(&other.e2e);
+        self.in_stream.merge(&other.in_stream);
+        self.lag.merge(&other.lag);
+        self.last_ack = self.last_ack.max(other.last_ack);
+    }
+}
+
+/// Per-phase buckets of one task for the current interval.
+#[derive(Debug, Default)]
+pub struct Buckets {
+    phases: Vec<Option<Box<Stats>>>,
+}
+
+impl Buckets {
+    /// The bucket of phase `p`, created on first use.
+    pub fn phase(&mut self, p: usize) -> &mut Stats {
+        if self.phases.len() <= p {
+            self.phases.resize_with(p + 1, || None);
+        }
+        self.phases[p].get_or_insert_with(Default::default)
+    }
+
+    /// Iterates (phase, stats) over the buckets that were used.
+    pub fn iter(&self) -> impl Iterator<Item = (usize, &Stats)> {
+        self.phases
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.as_deref().map(|s| (i, s)))
+    }
+}
+
+/// One task's statistics, shared with the collector.
+#[derive(Debug, Default, Clone)]
+pub struct Slot(Arc<Mutex<Buckets>>);
+
+impl Slot {
+    pub fn lock(&self) -> MutexGuard<'_, Buckets> {
+        // a panicking holder leaves plain counters behind; keep using them
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Takes the interval's buckets, leaving empty ones.
+    pub fn take(&self) -> Buckets {
+        std::mem::take(&mut *self.lock())
+    }
+}

@@ -1,0 +1,309 @@
+//! The producer pool: a scheduler that fills batches on the open-loop schedule, and `in_flight`
+//! workers running the one send loop (parameterised by API) with retries of failed entries.
+//!
+//! Every scheduled record ends acknowledged or given up with a reason, and is counted once in
+//! the phase it belongs to. A cancelled run stops scheduling; records not yet acknowledged are
+//! given up as interrupted.
+
+use super::batch::{Batch, Record};
+use super::retry;
+use super::send::{Outcome, send};
+use crate::metrics::collector::Registry;
+use crate::metrics::interval::Slot;
+use crate::metrics::seen::SeenSet;
+use crate::scenario::{Api, Producer, Records};
+use crate::workload::Generator;
+use crate::workload::schedule::Schedule;
+use aws_sdk_kinesis::Client;
+use rand::SeedableRng;
+use rand::rngs::SmallRng;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// Everything the producer needs to know about the run.
+#[derive(Clone)]
+pub struct ProducerContext {
+    pub client: Client,
+    pub stream: String,
+    pub producer: Producer,
+    pub records: Records,
+    pub schedule: Arc<Schedule>,
+    pub seed: u64,
+    pub run_id: u32,
+    /// The run's time origin: intended times are offsets from it.
+    pub start: Instant,
+    /// The same origin as nanoseconds since the Unix epoch, for stamps.
+    pub start_unix_ns: u64,
+    /// Sequence numbers acknowledged so far, for the loss check.
+    pub acked: Arc<Mutex<SeenSet>>,
+}
+
+/// Runs the schedule to the end (or until `cancel`), then waits for every worker to finish.
+pub async fn run(ctx: ProducerContext, registry: &Registry, cancel: CancellationToken) {
+    let ctx = Arc::new(ctx);
+    let (tx, rx) = mpsc::channel::<Vec<Record>>(1);
+    let rx = Arc::new(tokio::sync::Mutex::new(rx));
+    let workers: Vec<_> = (0..ctx.producer.in_flight)
+        .map(|i| {
+            let worker = Worker {
+                ctx: ctx.clone(),
+                slot: registry.slot(),
+                cancel: cancel.clone(),
+                rng: SmallRng::seed_from_u64(ctx.seed ^ (i as u64 + 1) << 32),
+            };
+            tokio::spawn(worker.run(rx.clone()))
+        })
+        .collect();
+    schedule(&ctx, registry.slot(), tx, &cancel).await;
+    for w in workers {
+        let _ = w.await;
+    }
+}
+
+/// Walks the schedule: makes each record when its intended time comes, fills batches by count,
+/// bytes and linger, and hands them to the workers. Blocks when every worker is busy, so late
+/// records go out as soon as a worker frees up, with their lateness measured.
+async fn schedule(
+    ctx: &ProducerContext,
+    slot: Slot,
+    tx: mpsc::Sender<Vec<Record>>,
+    cancel: &CancellationToken,
+) {
+    let p = &ctx.producer;
+    let max_records = if p.api == Api::PutRecord {
+        1
+    } else {
+        p.batch_max_records
+    };
+    let mut batch = Batch::new(max_records, p.batch_max_bytes);
+    let mut generator = Generator::new(ctx.records.clone(), ctx.seed, ctx.run_id, 0);
+    let total = ctx.schedule.total();
+    let mut next: u64 = 0;
+    let mut linger_deadline = Instant::now();
+    let mut next_record: Option<Record> = None;
+    loop {
+        if cancel.is_cancelled() {
+            break;
+        }
+        let now = Instant::now();
+        // take every record whose time has come, as far as the batch has room
+        let mut scheduled: Vec<(usize, std::time::Duration)> = Vec::new();
+        loop {
+            if next_record.is_none() && next < total {
+                let offset = ctx.schedule.intended_offset(next);
+                let intended = ctx.start + offset;
+                if intended > now {
+                    break;
+                }
+                let phase = ctx.schedule.phase_of(next);
+                let (key, data) =
+                    generator.make(next, ctx.start_unix_ns + offset.as_nanos() as u64);
+                scheduled.push((phase, now - intended));
+                next_record = Some(Record {
+                    seq: next,
+                    phase,
+                    intended,
+                    first_sent: None,
+                    key,
+                    data,
+                    attempts: 0,
+                });
+                next += 1;
+            }
+            let Some(record) = next_record.take() else {
+                break;
+            };
+            if !batch.fits(&record) {
+                next_record = Some(record);
+                break;
+            }
+            if batch.is_empty() {
+                linger_deadline = now + p.linger;
+            }
+            batch.push(record);
+            if batch.is_full() {
+                break;
+            }
+        }
+        if !scheduled.is_empty() {
+            let mut buckets = slot.lock();
+            for (phase, lag) in scheduled {
+                let stats = buckets.phase(phase);
+                stats.counters.scheduled += 1;
+                stats.lag.record(lag);
+            }
+        }
+        let done = next >= total && next_record.is_none();
+        let ready = !batch.is_empty()
+            && (batch.is_full() || next_record.is_some() || done || now >= linger_deadline);
+        if ready {
+            let records = batch.take();
+            tokio::select! {
+                sent = tx.send(records) => {
+                    if let Err(mpsc::error::SendError(records)) = sent {
+                        give_up_interrupted(&slot, records);
+                    }
+                }
+                _ = cancel.cancelled() => {}
+            }
+            continue;
+        }
+        if done {
+            break;
+        }
+        // sleep until the next record is due or the batch's linger runs out
+        let mut wake = ctx.start
+            + ctx
+                .schedule
+                .intended_offset(next.min(total.saturating_sub(1)));
+        if !batch.is_empty() {
+            wake = wake.min(linger_deadline);
+        }
+        tokio::select! {
+            _ = tokio::time::sleep_until(wake.into()) => {}
+            _ = cancel.cancelled() => {}
+        }
+    }
+    // records scheduled but not yet handed over
+    let mut left = batch.take();
+    left.extend(next_record);
+    give_up_interrupted(&slot, left);
+}
+
+fn give_up_interrupted(slot: &Slot, records: Vec<Record>) {
+    if records.is_empty() {
+        return;
+    }
+    let mut buckets = slot.lock();
+    for r in records {
+        buckets.phase(r.phase).counters.given_up_interrupted += 1;
+    }
+}
+
+/// One in-flight request slot: takes a batch, sends it, retries its failed entries.
+struct Worker {
+    ctx: Arc<ProducerContext>,
+    slot: Slot,
+    cancel: CancellationToken,
+    rng: SmallRng,
+}
+
+impl Worker {
+    async fn run(mut self, rx: Arc<tokio::sync::Mutex<mpsc::Receiver<Vec<Record>>>>) {
+        loop {
+            let batch = { rx.lock().await.recv().await };
+            let Some(records) = batch else { break };
+            self.deliver(records).await;
+        }
+    }
+
+    /// Sends `records` until each is acknowledged or given up.
+    async fn deliver(&mut self, mut pending: Vec<Record>) {
+        let p = self.ctx.producer.clone();
+        while !pending.is_empty() {
+            if self.cancel.is_cancelled() {
+                give_up_interrupted(&self.slot, pending);
+                return;
+            }
+            let sent_at = Instant::now();
+            for r in &mut pending {
+                r.attempts += 1;
+                r.first_sent.get_or_insert(sent_at);
+            }
+            let outcomes = send(
+                &self.ctx.client,
+                &self.ctx.stream,
+                p.api,
+                &pending,
+                p.request_timeout,
+            )
+            .await;
+            let done_at = Instant::now();
+            let mut retry = Vec::new();
+            let mut attempts_made = 0;
+            {
+                let mut buckets = self.slot.lock();
+                let calls = if p.api == Api::PutRecord {
+                    pending.len() as u64
+                } else {
+                    1
+                };
+                let call_failed = outcomes.iter().all(|o| *o != Outcome::Acked)
+                    && outcomes.iter().all(|o| o == &outcomes[0]);
+                let first_phase = pending[0].phase;
+                let call_stats = buckets.phase(first_phase);
+                call_stats.counters.calls += calls;
+                if call_failed
+                    && p.api == Api::PutRecords
+                    && matches!(outcomes[0], Outcome::Failed { .. })
+                {
+                    call_stats.counters.call_errors += 1;
+                }
+                // a PutRecord "batch" is one record: service time per call either way
+                call_stats
+                    .put_service
+                    .record((done_at - sent_at) / calls as u32);
+                let mut acked = self.ctx.acked.lock().unwrap_or_else(|e| e.into_inner());
+                for (r, outcome) in pending.drain(..).zip(outcomes) {
+                    let stats = buckets.phase(r.phase);
+                    let c = &mut stats.counters;
+                    c.attempts += 1;
+                    if r.attempts == 1 {
+                        c.sent += 1;
+                    } else {
+                        c.retried += 1;
+                    }
+                    attempts_made = attempts_made.max(r.attempts);
+                    let retryable = match &outcome {
+                        Outcome::Acked => {
+                            c.acknowledged += 1;
+                            c.acknowledged_bytes += r.wire_bytes();
+                            stats
+                                .put_response
+                                .record(done_at.saturating_duration_since(r.intended));
+                            stats
+                                .put_uncorrected
+                                .record(done_at - r.first_sent.unwrap_or(sent_at));
+                            acked.insert(r.seq);
+                            stats.last_ack = stats.last_ack.max(done_at - self.ctx.start);
+                            continue;
+                        }
+                        Outcome::Throttled => {
+                            c.throttled += 1;
+                            true
+                        }
+                        Outcome::Failed { code, retryable } => {
+                            c.failed += 1;
+                            tracing::debug!(code = %code, seq = r.seq, "record attempt failed");
+                            *retryable
+                        }
+                    };
+                    if retryable && r.attempts < p.max_attempts {
+                        retry.push(r);
+                    } else if outcome == Outcome::Throttled {
+                        c.given_up_throttled += 1;
+                    } else {
+                        c.given_up_error += 1;
+                    }
+                }
+            }
+            pending = retry;
+            if !pending.is_empty() {
+                let wait = retry::delay(&p.backoff, attempts_made, &mut self.rng);
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = self.cancel.cancelled() => {}
+                }
+            }
+        }
+    }
+}
+
+/// The time origin of a run as nanoseconds since the Unix epoch.
+pub fn unix_now_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}

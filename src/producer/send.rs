@@ -1,0 +1,233 @@
+//! The SDK edge of the producer: requests out, per-record outcomes back.
+//!
+//! `outcomes_of_put_records` and `outcome_of_error` are pure and unit-tested with SDK builders;
+//! `send` is the one place that calls PutRecords or PutRecord.
+
+use super::batch::Record;
+use crate::scenario::Api;
+use aws_sdk_kinesis::Client;
+use aws_sdk_kinesis::error::ProvideErrorMetadata;
+use aws_sdk_kinesis::operation::put_records::PutRecordsOutput;
+use aws_sdk_kinesis::primitives::Blob;
+use aws_sdk_kinesis::types::PutRecordsRequestEntry;
+use std::time::Duration;
+
+/// What happened to one record in one attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Written: the service returned a sequence number.
+    Acked,
+    /// ProvisionedThroughputExceededException (or another throttling code): retry later.
+    Throttled,
+    /// Any other failure; `retryable` says whether trying again can help.
+    Failed { code: String, retryable: bool },
+}
+
+const THROTTLING_CODES: &[&str] = &[
+    "ProvisionedThroughputExceededException",
+    "LimitExceededException",
+    "ThrottlingException",
+    "KMSThrottlingException",
+];
+
+/// Errors that no retry can fix: the request or the stream is wrong.
+const FATAL_CODES: &[&str] = &[
+    "ResourceNotFoundException",
+    "ValidationException",
+    "InvalidArgumentException",
+    "AccessDeniedException",
+    "UnrecognizedClientException",
+    "InvalidSignatureException",
+    "SerializationException",
+    "KMSAccessDeniedException",
+    "KMSDisabledException",
+    "KMSNotFoundException",
+];
+
+/// Classifies a service error code (None for transport failures: retryable).
+pub fn outcome_of_code(code: Option<&str>) -> Outcome {
+    match code {
+        Some(c) if THROTTLING_CODES.contains(&c) => Outcome::Throttled,
+        Some(c) => Outcome::Failed {
+            code: c.to_string(),
+            retryable: !FATAL_CODES.contains(&c),
+        },
+        None => Outcome::Failed {
+            code: "RequestError".to_string(),
+            retryable: true,
+        },
+    }
+}
+
+/// Outcome of a call that failed as a whole, applied to every record in it.
+pub fn outcome_of_error<E: ProvideErrorMetadata>(err: &E) -> Outcome {
+    outcome_of_code(err.code())
+}
+
+/// Per-record outcomes of a PutRecords response, in request order.
+///
+/// A response with fewer entries than the request marks the missing ones as failed: a record
+/// the service did not answer for is never counted as written.
+pub fn outcomes_of_put_records(output: &PutRecordsOutput, sent: usize) -> Vec<Outcome> {
+    let mut outcomes: Vec<Outcome> = output
+        .records()
+        .iter()
+        .take(sent)
+        .map(
+            |entry| match (entry.error_code(), entry.sequence_number()) {
+                (None, Some(_)) => Outcome::Acked,
+                (code, _) => outcome_of_code(Some(code.unwrap_or("MissingSequenceNumber"))),
+            },
+        )
+        .collect();
+    outcomes.resize(
+        sent,
+        Outcome::Failed {
+            code: "MissingResultEntry".into(),
+            retryable: true,
+        },
+    );
+    outcomes
+}
+
+/// Sends one attempt of `records` with `api`; a timeout counts as a retryable failure.
+pub async fn send(
+    client: &Client,
+    stream: &str,
+    api: Api,
+    records: &[Record],
+    timeout: Duration,
+) -> Vec<Outcome> {
+    let call = async {
+        match api {
+            Api::PutRecords => {
+                let entries: Vec<PutRecordsRequestEntry> = records
+                    .iter()
+                    .filter_map(|r| {
+                        PutRecordsRequestEntry::builder()
+                            .data(Blob::new(r.data.clone()))
+                            .partition_key(r.key.clone())
+                            .build()
+                            .ok()
+                    })
+                    .collect();
+                match client
+                    .put_records()
+                    .stream_name(stream)
+                    .set_records(Some(entries))
+                    .send()
+                    .await
+                {
+                    Ok(out) => outcomes_of_put_records(&out, records.len()),
+                    Err(e) => vec![outcome_of_error(&e); records.len()],
+                }
+            }
+            Api::PutRecord => {
+                let mut outcomes = Vec::with_capacity(records.len());
+                for r in records {
+                    let result = client
+                        .put_record()
+                        .stream_name(stream)
+                        .data(Blob::new(r.data.clone()))
+                        .partition_key(r.key.clone())
+                        .send()
+                        .await;
+                    outcomes.push(match result {
+                        Ok(_) => Outcome::Acked,
+                        Err(e) => outcome_of_error(&e),
+                    });
+                }
+                outcomes
+            }
+        }
+    };
+    match tokio::time::timeout(timeout, call).await {
+        Ok(outcomes) => outcomes,
+        Err(_) => vec![
+            Outcome::Failed {
+                code: "Timeout".into(),
+                retryable: true,
+            };
+            records.len()
+        ],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_kinesis::types::PutRecordsResultEntry;
+
+    fn ok() -> PutRecordsResultEntry {
+        PutRecordsResultEntry::builder()
+            .sequence_number("49590338271490256608559692538361571095921575989136588898")
+            .shard_id("shardId-000000000000")
+            .build()
+    }
+
+    fn failed(code: &str) -> PutRecordsResultEntry {
+        PutRecordsResultEntry::builder()
+            .error_code(code)
+            .error_message("Rate exceeded for shard shardId-000000000000")
+            .build()
+    }
+
+    #[test]
+    fn partial_failures_map_to_each_record() {
+        let out = PutRecordsOutput::builder()
+            .failed_record_count(2)
+            .records(ok())
+            .records(failed("ProvisionedThroughputExceededException"))
+            .records(failed("InternalFailure"))
+            .build()
+            .unwrap();
+        assert_eq!(
+            outcomes_of_put_records(&out, 3),
+            vec![
+                Outcome::Acked,
+                Outcome::Throttled,
+                Outcome::Failed {
+                    code: "InternalFailure".into(),
+                    retryable: true
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn a_short_response_never_acknowledges_the_missing_records() {
+        let out = PutRecordsOutput::builder().records(ok()).build().unwrap();
+        let outcomes = outcomes_of_put_records(&out, 3);
+        assert_eq!(outcomes.len(), 3);
+        assert_eq!(outcomes[0], Outcome::Acked);
+        assert!(
+            matches!(&outcomes[2], Outcome::Failed { code, retryable: true } if code == "MissingResultEntry")
+        );
+    }
+
+    #[test]
+    fn error_codes_are_classified() {
+        assert_eq!(
+            outcome_of_code(Some("ProvisionedThroughputExceededException")),
+            Outcome::Throttled
+        );
+        assert_eq!(
+            outcome_of_code(Some("LimitExceededException")),
+            Outcome::Throttled
+        );
+        assert!(matches!(
+            outcome_of_code(Some("ResourceNotFoundException")),
+            Outcome::Failed {
+                retryable: false,
+                ..
+            }
+        ));
+        assert!(matches!(
+            outcome_of_code(None),
+            Outcome::Failed {
+                retryable: true,
+                ..
+            }
+        ));
+    }
+}

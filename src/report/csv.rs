@@ -1,0 +1,201 @@
+//! CSV exporters: summary.csv (one row per phase and the measured total), latency.csv (the
+//! percentile spectrum of each histogram) and timeseries.csv (one row per interval, streamed).
+
+use super::{Exporter, LatencySummary, PhaseSummary, RunReport};
+use crate::metrics::collector::Row;
+use crate::metrics::interval::Counters;
+use anyhow::Context;
+use std::fs::File;
+use std::path::Path;
+
+fn latency_columns(prefix: &str) -> Vec<String> {
+    ["p50_ms", "p90_ms", "p99_ms", "p999_ms", "max_ms"]
+        .iter()
+        .map(|c| format!("{prefix}_{c}"))
+        .collect()
+}
+
+fn latency_values(l: &LatencySummary) -> Vec<String> {
+    [l.p50_ms, l.p90_ms, l.p99_ms, l.p999_ms, l.max_ms]
+        .iter()
+        .map(|v| format!("{v:.3}"))
+        .collect()
+}
+
+/// summary.csv
+pub struct SummaryCsv;
+
+impl SummaryCsv {
+    fn header() -> Vec<String> {
+        let mut h: Vec<String> = [
+            "phase",
+            "measure",
+            "duration_s",
+            "active_s",
+            "offered_rps",
+            "achieved_rps",
+            "achieved_pct",
+            "throttled_pct",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        h.extend(Counters::NAMES.iter().map(|s| s.to_string()));
+        for prefix in [
+            "put",
+            "put_uncorrected",
+            "put_service",
+            "e2e",
+            "in_stream",
+            "schedule_lag",
+        ] {
+            h.extend(latency_columns(prefix));
+        }
+        h
+    }
+
+    fn row(p: &PhaseSummary) -> Vec<String> {
+        let mut r = vec![
+            p.phase.clone(),
+            p.measure.to_string(),
+            format!("{:.3}", p.duration_s),
+            format!("{:.3}", p.active_s),
+            format!("{:.1}", p.offered_rps),
+            format!("{:.1}", p.achieved_rps),
+            format!("{:.2}", p.achieved_pct),
+            format!("{:.3}", p.throttled_pct),
+        ];
+        r.extend(p.counters.values().iter().map(u64::to_string));
+        for l in [
+            &p.put,
+            &p.put_uncorrected,
+            &p.put_service,
+            &p.e2e,
+            &p.in_stream,
+            &p.schedule_lag,
+        ] {
+            r.extend(latency_values(l));
+        }
+        r
+    }
+}
+
+impl Exporter for SummaryCsv {
+    fn file_name(&self) -> &'static str {
+        "summary.csv"
+    }
+
+    fn render(&self, report: &RunReport) -> anyhow::Result<Vec<u8>> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(Self::header())?;
+        for p in &report.summary.phases {
+            w.write_record(Self::row(p))?;
+        }
+        w.into_inner().context("cannot render summary.csv")
+    }
+}
+
+/// latency.csv: the percentile spectrum of each histogram over the measured phases.
+pub struct LatencyCsv;
+
+impl Exporter for LatencyCsv {
+    fn file_name(&self) -> &'static str {
+        "latency.csv"
+    }
+
+    fn render(&self, report: &RunReport) -> anyhow::Result<Vec<u8>> {
+        let m = report.measured;
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(["histogram", "percentile", "value_ms", "count"])?;
+        for (name, h) in [
+            ("put", &m.put_response),
+            ("put_uncorrected", &m.put_uncorrected),
+            ("put_service", &m.put_service),
+            ("e2e", &m.e2e),
+            ("in_stream", &m.in_stream),
+            ("schedule_lag", &m.lag),
+        ] {
+            for (pct, value, count) in h.spectrum() {
+                w.write_record([
+                    name.to_string(),
+                    format!("{pct:.6}"),
+                    format!("{:.3}", value.as_secs_f64() * 1000.0),
+                    count.to_string(),
+                ])?;
+            }
+        }
+        w.into_inner().context("cannot render latency.csv")
+    }
+}
+
+/// timeseries.csv, written one row per interval and flushed, so it survives an interruption.
+pub struct TimeseriesWriter {
+    w: csv::Writer<File>,
+}
+
+impl TimeseriesWriter {
+    pub fn create(dir: &Path) -> anyhow::Result<TimeseriesWriter> {
+        let path = dir.join("timeseries.csv");
+        let file =
+            File::create(&path).with_context(|| format!("cannot create `{}`", path.display()))?;
+        let mut w = csv::Writer::from_writer(file);
+        let mut header: Vec<String> = [
+            "elapsed_s",
+            "phase",
+            "interval_s",
+            "offered_rps",
+            "acknowledged_rps",
+            "received_rps",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        header.extend(Counters::NAMES.iter().map(|s| s.to_string()));
+        header.extend(
+            [
+                "put_p50_ms",
+                "put_p99_ms",
+                "put_max_ms",
+                "put_service_p99_ms",
+                "e2e_p50_ms",
+                "e2e_p99_ms",
+                "e2e_max_ms",
+                "schedule_lag_p99_ms",
+            ]
+            .iter()
+            .map(|s| s.to_string()),
+        );
+        w.write_record(header)?;
+        w.flush()?;
+        Ok(TimeseriesWriter { w })
+    }
+
+    pub fn write(&mut self, row: &Row) -> anyhow::Result<()> {
+        let s = &row.stats;
+        let c = &s.counters;
+        let secs = row.length.as_secs_f64().max(1e-9);
+        let ms = |d: std::time::Duration| format!("{:.3}", d.as_secs_f64() * 1000.0);
+        let mut r = vec![
+            format!("{:.3}", row.elapsed.as_secs_f64()),
+            row.phase.clone(),
+            format!("{secs:.3}"),
+            format!("{:.1}", c.scheduled as f64 / secs),
+            format!("{:.1}", c.acknowledged as f64 / secs),
+            format!("{:.1}", c.received_distinct() as f64 / secs),
+        ];
+        r.extend(c.values().iter().map(u64::to_string));
+        r.extend([
+            ms(s.put_response.quantile(0.5)),
+            ms(s.put_response.quantile(0.99)),
+            ms(s.put_response.max()),
+            ms(s.put_service.quantile(0.99)),
+            ms(s.e2e.quantile(0.5)),
+            ms(s.e2e.quantile(0.99)),
+            ms(s.e2e.max()),
+            ms(s.lag.quantile(0.99)),
+        ]);
+        self.w.write_record(r)?;
+        self.w.flush()?;
+        Ok(())
+    }
+}

@@ -1,0 +1,260 @@
+//! Reports: the run summary model, and exporters that turn it into files and terminal text.
+//!
+//! Every exporter implements [`Exporter`] (bytes out, one file per format). Files are written
+//! as the run goes (the time series row by row, the rest at the start and again at the end), so
+//! an interrupted run still leaves a report.
+
+pub mod csv;
+pub mod json;
+pub mod summary;
+
+use crate::metrics::histogram::Latency;
+use crate::metrics::interval::{Counters, Stats};
+use crate::scenario::Scenario;
+use crate::workload::schedule::PhasePlan;
+use anyhow::Context;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+/// Version of the run.json layout.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Percentiles of one latency histogram, in milliseconds.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct LatencySummary {
+    pub count: u64,
+    pub p50_ms: f64,
+    pub p90_ms: f64,
+    pub p99_ms: f64,
+    pub p999_ms: f64,
+    pub max_ms: f64,
+    pub mean_ms: f64,
+}
+
+impl LatencySummary {
+    pub fn of(h: &Latency) -> LatencySummary {
+        let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+        LatencySummary {
+            count: h.count(),
+            p50_ms: ms(h.quantile(0.5)),
+            p90_ms: ms(h.quantile(0.9)),
+            p99_ms: ms(h.quantile(0.99)),
+            p999_ms: ms(h.quantile(0.999)),
+            max_ms: ms(h.max()),
+            mean_ms: if h.is_empty() { 0.0 } else { ms(h.mean()) },
+        }
+    }
+}
+
+/// One phase (or the measured total) of a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct PhaseSummary {
+    pub phase: String,
+    pub measure: bool,
+    pub duration_s: f64,
+    /// Seconds from the phase's start to its end or to its last acknowledgement, if later
+    /// (retries of throttled records can run past the phase).
+    pub active_s: f64,
+    /// Records per second the schedule offered (scheduled count / duration).
+    pub offered_rps: f64,
+    /// Records per second acknowledged (acknowledged / active time).
+    pub achieved_rps: f64,
+    /// Acknowledged as a percentage of offered.
+    pub achieved_pct: f64,
+    /// Throttled record attempts as a percentage of all record attempts.
+    pub throttled_pct: f64,
+    pub counters: Counters,
+    /// Intended send time -> acknowledgement, per record (coordinated-omission corrected).
+    pub put: LatencySummary,
+    /// Actual first send -> acknowledgement, per record (not corrected).
+    pub put_uncorrected: LatencySummary,
+    /// Request -> response, per API call.
+    pub put_service: LatencySummary,
+    /// Intended send time -> read by the consumer.
+    pub e2e: LatencySummary,
+    /// ApproximateArrivalTimestamp -> read by the consumer.
+    pub in_stream: LatencySummary,
+    /// When the generator made the record - its intended send time.
+    pub schedule_lag: LatencySummary,
+}
+
+impl PhaseSummary {
+    /// `start_s` is the phase's start as an offset from the run's start.
+    pub fn new(
+        phase: &str,
+        measure: bool,
+        start_s: f64,
+        duration_s: f64,
+        offered: u64,
+        stats: &Stats,
+    ) -> PhaseSummary {
+        let c = &stats.counters;
+        let active_s = duration_s.max(stats.last_ack.as_secs_f64() - start_s);
+        let per_s = |n: u64, secs: f64| if secs > 0.0 { n as f64 / secs } else { 0.0 };
+        PhaseSummary {
+            phase: phase.to_string(),
+            measure,
+            duration_s,
+            active_s,
+            offered_rps: per_s(offered, duration_s),
+            achieved_rps: per_s(c.acknowledged, active_s),
+            achieved_pct: pct(c.acknowledged, offered),
+            throttled_pct: pct(c.throttled, c.attempts),
+            counters: c.clone(),
+            put: LatencySummary::of(&stats.put_response),
+            put_uncorrected: LatencySummary::of(&stats.put_uncorrected),
+            put_service: LatencySummary::of(&stats.put_service),
+            e2e: LatencySummary::of(&stats.e2e),
+            in_stream: LatencySummary::of(&stats.in_stream),
+            schedule_lag: LatencySummary::of(&stats.lag),
+        }
+    }
+
+    pub fn of_plan(plan: &PhasePlan, stats: &Stats) -> PhaseSummary {
+        Self::new(
+            &plan.name,
+            plan.measure,
+            plan.start.as_secs_f64(),
+            plan.duration.as_secs_f64(),
+            plan.count,
+            stats,
+        )
+    }
+}
+
+fn pct(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 * 100.0 / whole as f64
+    }
+}
+
+/// Every record accounted for, over the whole run (measured or not).
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Accounting {
+    pub scheduled: u64,
+    pub acknowledged: u64,
+    pub given_up: u64,
+    pub given_up_throttled: u64,
+    pub given_up_error: u64,
+    pub given_up_interrupted: u64,
+    /// Whether a consumer read the stream back (the fields below are 0 when not).
+    pub consumer: bool,
+    /// Distinct records of this run read back.
+    pub received: u64,
+    pub duplicates: u64,
+    /// Acknowledged but never read back within the drain period.
+    pub lost: u64,
+    /// Read back although never acknowledged (e.g. a timed-out request that did land).
+    pub received_unacknowledged: u64,
+    /// scheduled = acknowledged + given up, and (with a consumer) received = acknowledged.
+    pub holds: bool,
+}
+
+/// The verdict on one SLO threshold.
+#[derive(Debug, Clone, Serialize)]
+pub struct SloVerdict {
+    pub name: String,
+    pub threshold: String,
+    pub actual: String,
+    pub passed: bool,
+}
+
+/// Everything a report says about a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunSummary {
+    pub schema_version: u32,
+    pub kbench_version: String,
+    pub scenario: String,
+    /// "running", "completed" or "interrupted".
+    pub status: String,
+    pub run_id: String,
+    pub endpoint: String,
+    pub region: String,
+    pub stream: String,
+    pub shards: usize,
+    pub api: String,
+    pub started_at: String,
+    pub ended_at: Option<String>,
+    /// Seconds from the first scheduled record to the end of the drain.
+    pub elapsed_s: f64,
+    pub accounting: Accounting,
+    /// One entry per phase, then "total" over the measured phases.
+    pub phases: Vec<PhaseSummary>,
+    pub slo: Vec<SloVerdict>,
+    /// Plain-words warnings about the run's own health (a generator that fell behind, ...).
+    pub warnings: Vec<String>,
+}
+
+impl RunSummary {
+    /// The measured total (last entry of `phases`).
+    pub fn total(&self) -> Option<&PhaseSummary> {
+        self.phases.last()
+    }
+
+    pub fn slo_breached(&self) -> bool {
+        self.slo.iter().any(|v| !v.passed)
+    }
+}
+
+/// A finished (or interrupted) run, as handed to the exporters.
+pub struct RunReport<'a> {
+    pub summary: &'a RunSummary,
+    pub scenario: &'a Scenario,
+    /// Histograms over the measured phases, for the percentile spectrum.
+    pub measured: &'a Stats,
+}
+
+/// Turns a report into one file's bytes.
+pub trait Exporter {
+    fn file_name(&self) -> &'static str;
+    fn render(&self, report: &RunReport) -> anyhow::Result<Vec<u8>>;
+}
+
+/// The exporters that write whole files from a report.
+pub fn exporters() -> Vec<Box<dyn Exporter>> {
+    vec![
+        Box::new(csv::SummaryCsv),
+        Box::new(csv::LatencyCsv),
+        Box::new(json::RunJson),
+    ]
+}
+
+/// Writes every exporter's file into `dir`.
+pub fn write_all(dir: &Path, report: &RunReport) -> anyhow::Result<()> {
+    for e in exporters() {
+        let path = dir.join(e.file_name());
+        let bytes = e.render(report)?;
+        write_atomically(&path, &bytes)?;
+    }
+    Ok(())
+}
+
+/// Writes via a temporary file and a rename, so a reader never sees half a file.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes)
+        .with_context(|| format!("cannot write report file `{}`", tmp.display()))?;
+    std::fs::rename(&tmp, path)
+        .with_context(|| format!("cannot write report file `{}`", path.display()))?;
+    Ok(())
+}
+
+/// `results/<scenario>-<UTC timestamp>` under `base`, created.
+pub fn create_run_dir(base: &Path, scenario: &str) -> anyhow::Result<PathBuf> {
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+    let mut dir = base.join(format!("{scenario}-{stamp}"));
+    let mut n = 1;
+    while dir.exists() {
+        n += 1;
+        dir = base.join(format!("{scenario}-{stamp}-{n}"));
+    }
+    std::fs::create_dir_all(&dir).with_context(|| {
+        format!(
+            "cannot create report directory `{}`; check --out",
+            dir.display()
+        )
+    })?;
+    Ok(dir)
+}

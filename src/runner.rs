@@ -1,0 +1,519 @@
+//! Wires a run together: endpoint, stream, consumer, producer pool, collector, drain, report.
+//!
+//! Order matters: the consumer's iterators are taken before the first record is sent; the
+//! report directory and the time series exist before the first interval ends; the summary is
+//! written whether the run completes or is interrupted.
+
+use crate::consumer::reader::{self, ReaderContext};
+use crate::consumer::verify::Verifier;
+use crate::endpoint::embedded::{Embedded, EmbeddedOptions};
+use crate::endpoint::{client, stream};
+use crate::metrics::collector::{Collector, Registry, Row};
+use crate::metrics::interval::Stats;
+use crate::metrics::seen::SeenSet;
+use crate::producer::pool::{self, ProducerContext};
+use crate::report::csv::TimeseriesWriter;
+use crate::report::{self, Accounting, PhaseSummary, RunReport, RunSummary, SloVerdict};
+use crate::scenario::{Api, Endpoint, Scenario};
+use crate::workload::schedule::Schedule;
+use anyhow::Context;
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+/// How to run, beyond the scenario itself.
+#[derive(Debug, Clone)]
+pub struct RunSettings {
+    /// Parent of the report directory.
+    pub out: PathBuf,
+    /// Show progress bars (only when stdout is a terminal).
+    pub progress: bool,
+    pub embedded: EmbeddedOptions,
+}
+
+/// What a run produced.
+pub struct RunOutcome {
+    pub summary: RunSummary,
+    pub dir: PathBuf,
+    pub interrupted: bool,
+}
+
+/// Runs `scenario`; `cancel` (Ctrl-C) stops sending, drains briefly and still writes the report.
+pub async fn run(
+    scenario: &Scenario,
+    settings: &RunSettings,
+    cancel: CancellationToken,
+) -> anyhow::Result<RunOutcome> {
+    let target = &scenario.target;
+    let embedded = match target.endpoint {
+        Endpoint::Embedded => Some(Embedded::start(0, &settings.embedded).await?),
+        _ => None,
+    };
+    let local_url = embedded.as_ref().map(Embedded::url);
+    let client = client::build(
+        &target.endpoint,
+        target.region.as_deref(),
+        local_url.as_deref(),
+    )
+    .await?;
+    let deadline = if target.endpoint == Endpoint::Aws {
+        Duration::from_secs(300)
+    } else {
+        Duration::from_secs(60)
+    };
+    let ready = stream::ensure(
+        &client,
+        &target.stream,
+        target.shards,
+        target.create,
+        deadline,
+    )
+    .await
+    .with_context(|| {
+        format!(
+            "cannot prepare stream `{}` on {}",
+            target.stream, target.endpoint
+        )
+    })?;
+    let result = run_on_stream(scenario, settings, cancel, &client, &ready).await;
+    if ready.created
+        && target.delete_after
+        && let Err(e) = stream::delete(&client, &ready.name).await
+    {
+        tracing::warn!("{e:#}");
+    }
+    if let Some(e) = embedded {
+        e.shutdown().await;
+    }
+    result
+}
+
+async fn run_on_stream(
+    scenario: &Scenario,
+    settings: &RunSettings,
+    cancel: CancellationToken,
+    client: &aws_sdk_kinesis::Client,
+    ready: &stream::ReadyStream,
+) -> anyhow::Result<RunOutcome> {
+    let schedule = Arc::new(Schedule::new(&scenario.phase));
+    let registry = Registry::default();
+    let dir = report::create_run_dir(&settings.out, &scenario.name)?;
+    let mut timeseries = TimeseriesWriter::create(&dir)?;
+    let run_id: u32 = rand::random();
+    let started_at = chrono::Utc::now();
+    let mut summary = RunSummary {
+        schema_version: report::SCHEMA_VERSION,
+        kbench_version: env!("CARGO_PKG_VERSION").to_string(),
+        scenario: scenario.name.clone(),
+        status: "running".into(),
+        run_id: format!("{run_id:08x}"),
+        endpoint: scenario.target.endpoint.to_string(),
+        region: scenario
+            .target
+            .region
+            .clone()
+            .unwrap_or_else(|| "(from the AWS environment)".into()),
+        stream: ready.name.clone(),
+        shards: ready.shards.len(),
+        api: match scenario.producer.api {
+            Api::PutRecords => "put_records".into(),
+            Api::PutRecord => "put_record".into(),
+        },
+        started_at: started_at.to_rfc3339(),
+        ended_at: None,
+        elapsed_s: 0.0,
+        accounting: Accounting::default(),
+        phases: Vec::new(),
+        slo: Vec::new(),
+        warnings: Vec::new(),
+    };
+    if scenario.target.endpoint != Endpoint::Aws && scenario.target.region.is_none() {
+        summary.region = client::LOCAL_REGION.into();
+    }
+    let empty = Stats::default();
+    report::write_all(
+        &dir,
+        &RunReport {
+            summary: &summary,
+            scenario,
+            measured: &empty,
+        },
+    )?;
+
+    // the consumer's iterators come before the first record is sent
+    let shard_ids: Vec<String> = ready.shards.iter().map(|s| s.id.clone()).collect();
+    let cursors = if scenario.consumer.enabled {
+        reader::open(client, &ready.name, &shard_ids, scenario.consumer.start).await?
+    } else {
+        Vec::new()
+    };
+
+    let start = Instant::now();
+    let start_unix_ns = pool::unix_now_ns();
+    let verifier = Arc::new(Verifier::new(
+        run_id,
+        schedule.clone(),
+        start,
+        start_unix_ns,
+    ));
+    let consumer_stop = CancellationToken::new();
+    let reader_ctx = ReaderContext {
+        client: client.clone(),
+        stream: ready.name.clone(),
+        verifier: verifier.clone(),
+        poll_interval: scenario.consumer.poll_interval,
+        start,
+    };
+    let readers: Vec<_> = cursors
+        .into_iter()
+        .map(|c| {
+            tokio::spawn(reader::read_shard(
+                reader_ctx.clone(),
+                c,
+                registry.slot(),
+                consumer_stop.clone(),
+            ))
+        })
+        .collect();
+
+    let progress = Progress::new(settings.progress, &schedule);
+    let collector_stop = CancellationToken::new();
+    let collector_task = {
+        let collector = Collector::new(registry.clone(), schedule.clone());
+        let stop = collector_stop.clone();
+        let interval = scenario.report.interval;
+        let progress = progress.clone();
+        tokio::spawn(async move {
+            let mut collector = collector;
+            let mut ticker = tokio::time::interval_at((start + interval).into(), interval);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut write_error = None;
+            loop {
+                let last = tokio::select! {
+                    _ = ticker.tick() => false,
+                    _ = stop.cancelled() => true,
+                };
+                let row = collector.collect(start.elapsed());
+                if let Err(e) = timeseries.write(&row) {
+                    write_error.get_or_insert(e);
+                }
+                progress.update(&row, &collector);
+                if last {
+                    break;
+                }
+            }
+            (collector, write_error)
+        })
+    };
+
+    let acked = Arc::new(Mutex::new(SeenSet::default()));
+    let ctx = ProducerContext {
+        client: client.clone(),
+        stream: ready.name.clone(),
+        producer: scenario.producer.clone(),
+        records: scenario.records.clone(),
+        schedule: schedule.clone(),
+        seed: scenario.seed,
+        run_id,
+        start,
+        start_unix_ns,
+        acked: acked.clone(),
+    };
+    pool::run(ctx, &registry, cancel.clone()).await;
+
+    // drain: wait for every acknowledged record to be read back, up to the drain period
+    let interrupted = cancel.is_cancelled();
+    if scenario.consumer.enabled {
+        let drain = if interrupted {
+            scenario.consumer.drain.min(Duration::from_secs(5))
+        } else {
+            scenario.consumer.drain
+        };
+        progress.message(&format!(
+            "draining (up to {})",
+            crate::scenario::units::format_duration(drain)
+        ));
+        let until = Instant::now() + drain;
+        loop {
+            let all_read = {
+                let acked = acked.lock().unwrap_or_else(|e| e.into_inner());
+                let received = verifier.received.lock().unwrap_or_else(|e| e.into_inner());
+                acked.intersection_len(&received) >= acked.len()
+            };
+            if all_read || Instant::now() >= until {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    consumer_stop.cancel();
+    for r in readers {
+        let _ = r.await;
+    }
+    collector_stop.cancel();
+    let (collector, write_error) = collector_task.await.context("the collector task failed")?;
+    progress.finish();
+    if let Some(e) = write_error {
+        tracing::warn!("timeseries.csv is incomplete: {e:#}");
+    }
+
+    summary.status = if interrupted {
+        "interrupted"
+    } else {
+        "completed"
+    }
+    .into();
+    summary.ended_at = Some(chrono::Utc::now().to_rfc3339());
+    summary.elapsed_s = start.elapsed().as_secs_f64();
+    let measured = collector.measured();
+    fill_summary(
+        &mut summary,
+        scenario,
+        &schedule,
+        &collector,
+        &measured,
+        &acked,
+        &verifier,
+    );
+    report::write_all(
+        &dir,
+        &RunReport {
+            summary: &summary,
+            scenario,
+            measured: &measured,
+        },
+    )?;
+    Ok(RunOutcome {
+        summary,
+        dir,
+        interrupted,
+    })
+}
+
+fn fill_summary(
+    summary: &mut RunSummary,
+    scenario: &Scenario,
+    schedule: &Schedule,
+    collector: &Collector,
+    measured: &Stats,
+    acked: &Mutex<SeenSet>,
+    verifier: &Verifier,
+) {
+    summary.phases = schedule
+        .phases
+        .iter()
+        .zip(&collector.phases)
+        .map(|(plan, stats)| PhaseSummary::of_plan(plan, stats))
+        .collect();
+    let measured_plans: Vec<_> = schedule.phases.iter().filter(|p| p.measure).collect();
+    let duration: f64 = measured_plans
+        .iter()
+        .map(|p| p.duration.as_secs_f64())
+        .sum();
+    let offered: u64 = measured_plans.iter().map(|p| p.count).sum();
+    // measured phases may have a warm-up between them; the total spans from the first to the last
+    let first = measured_plans
+        .first()
+        .map_or(0.0, |p| p.start.as_secs_f64());
+    let last_end = measured_plans
+        .last()
+        .map_or(0.0, |p| (p.start + p.duration).as_secs_f64());
+    let span = (last_end - first).max(duration);
+    let mut total = PhaseSummary::new("total", true, first, span, offered, measured);
+    total.offered_rps = if duration > 0.0 {
+        offered as f64 / duration
+    } else {
+        0.0
+    };
+    summary.phases.push(total);
+
+    let all = collector.all_counters();
+    let acked = acked.lock().unwrap_or_else(|e| e.into_inner());
+    let received = verifier.received.lock().unwrap_or_else(|e| e.into_inner());
+    let both = acked.intersection_len(&received);
+    let consumer = scenario.consumer.enabled;
+    let mut a = Accounting {
+        scheduled: all.scheduled,
+        acknowledged: all.acknowledged,
+        given_up: all.given_up(),
+        given_up_throttled: all.given_up_throttled,
+        given_up_error: all.given_up_error,
+        given_up_interrupted: all.given_up_interrupted,
+        consumer,
+        received: if consumer { received.len() } else { 0 },
+        duplicates: if consumer { all.duplicates } else { 0 },
+        lost: if consumer { acked.len() - both } else { 0 },
+        received_unacknowledged: if consumer { received.len() - both } else { 0 },
+        holds: false,
+    };
+    a.holds = a.scheduled == a.acknowledged + a.given_up
+        && (!consumer || (a.lost == 0 && a.received_unacknowledged == 0));
+    summary.accounting = a;
+
+    let total = summary.phases.last().cloned();
+    if let Some(t) = &total {
+        summary.slo = slo_verdicts(scenario, t, &summary.accounting);
+        if t.schedule_lag.p99_ms > 100.0 {
+            summary.warnings.push(format!(
+                "records went out late: p99 schedule lag {:.0}ms. All {} in-flight requests were busy (with retries or slow responses), so the offered rate was not sent on time; latencies are measured from the intended send time, so they include this wait. Raise producer.in_flight or lower the rate to measure the stream rather than the client.",
+                t.schedule_lag.p99_ms, scenario.producer.in_flight
+            ));
+        }
+    }
+    if consumer && measured.in_stream.count() > 0 && !verifier.arrival_has_millis() {
+        for p in &mut summary.phases {
+            p.in_stream = Default::default();
+        }
+        summary.warnings.push(
+            "the endpoint reports ApproximateArrivalTimestamp in whole seconds, so in-stream latency is not reported".into(),
+        );
+    }
+    if all.foreign > 0 {
+        summary.warnings.push(format!(
+            "the consumer read {} records that were not written by this run (another writer on the stream, or an earlier run with start = \"trim_horizon\")",
+            all.foreign
+        ));
+    }
+}
+
+fn slo_verdicts(scenario: &Scenario, t: &PhaseSummary, a: &Accounting) -> Vec<SloVerdict> {
+    let s = &scenario.slo;
+    let mut v = Vec::new();
+    let fmt_ms = |d: Duration| format!("{:.1}ms", d.as_secs_f64() * 1000.0);
+    if let Some(limit) = s.put_p99 {
+        v.push(SloVerdict {
+            name: "put_p99".into(),
+            threshold: fmt_ms(limit),
+            actual: format!("{:.1}ms", t.put.p99_ms),
+            passed: t.put.p99_ms <= limit.as_secs_f64() * 1000.0,
+        });
+    }
+    if let Some(limit) = s.e2e_p99 {
+        v.push(SloVerdict {
+            name: "e2e_p99".into(),
+            threshold: fmt_ms(limit),
+            actual: format!("{:.1}ms", t.e2e.p99_ms),
+            passed: t.e2e.count > 0 && t.e2e.p99_ms <= limit.as_secs_f64() * 1000.0,
+        });
+    }
+    if let Some(limit) = s.max_throttled_pct {
+        v.push(SloVerdict {
+            name: "max_throttled_pct".into(),
+            threshold: format!("{limit}%"),
+            actual: format!("{:.2}%", t.throttled_pct),
+            passed: t.throttled_pct <= limit,
+        });
+    }
+    if let Some(limit) = s.max_lost {
+        v.push(SloVerdict {
+            name: "max_lost".into(),
+            threshold: limit.to_string(),
+            actual: a.lost.to_string(),
+            passed: a.lost <= limit,
+        });
+    }
+    if let Some(limit) = s.min_achieved_pct {
+        v.push(SloVerdict {
+            name: "min_achieved_pct".into(),
+            threshold: format!("{limit}%"),
+            actual: format!("{:.2}%", t.achieved_pct),
+            passed: t.achieved_pct >= limit,
+        });
+    }
+    v
+}
+
+/// Progress bars, one per phase; inert when hidden.
+#[derive(Clone)]
+struct Progress {
+    inner: Option<Arc<ProgressInner>>,
+}
+
+struct ProgressInner {
+    multi: MultiProgress,
+    bars: Vec<ProgressBar>,
+    started: Mutex<Vec<bool>>,
+}
+
+impl Progress {
+    fn new(show: bool, schedule: &Schedule) -> Progress {
+        if !show {
+            return Progress { inner: None };
+        }
+        let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stdout());
+        let style = ProgressStyle::with_template("{prefix:>14} [{bar:30}] {pos:>8}/{len:8} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> ");
+        let bars = schedule
+            .phases
+            .iter()
+            .map(|p| {
+                let bar = ProgressBar::hidden()
+                    .with_style(style.clone())
+                    .with_prefix(p.name.clone());
+                bar.set_length(p.count);
+                bar
+            })
+            .collect::<Vec<_>>();
+        Progress {
+            inner: Some(Arc::new(ProgressInner {
+                multi,
+                started: Mutex::new(vec![false; bars.len()]),
+                bars,
+            })),
+        }
+    }
+
+    fn update(&self, row: &Row, collector: &Collector) {
+        let Some(inner) = &self.inner else { return };
+        let mut started = inner.started.lock().unwrap_or_else(|e| e.into_inner());
+        for (i, (bar, total)) in inner.bars.iter().zip(&collector.phases).enumerate() {
+            if total.counters.scheduled == 0 {
+                continue;
+            }
+            if !started[i] {
+                started[i] = true;
+                let added = inner.multi.add(bar.clone());
+                added.set_draw_target(ProgressDrawTarget::stdout());
+            }
+            bar.set_position(total.counters.scheduled);
+        }
+        let c = &row.stats.counters;
+        let secs = row.length.as_secs_f64().max(1e-9);
+        let msg = format!(
+            "{:>7.0} rec/s  acked {}  throttled {}  put p99 {:.1}ms",
+            c.acknowledged as f64 / secs,
+            collector.all_counters().acknowledged,
+            collector.all_counters().throttled,
+            row.stats.put_response.quantile(0.99).as_secs_f64() * 1000.0
+        );
+        let current = collector
+            .phases
+            .iter()
+            .rposition(|s| s.counters.scheduled > 0)
+            .unwrap_or(0);
+        inner.bars[current].set_message(msg);
+    }
+
+    fn message(&self, text: &str) {
+        if let Some(bar) = self.inner.as_ref().and_then(|i| i.bars.last()) {
+            bar.set_message(text.to_string());
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(inner) = &self.inner {
+            for bar in &inner.bars {
+                bar.finish();
+            }
+            let _ = inner.multi.clear();
+        }
+    }
+}
+
+/// Loads a scenario file for `run`, with the same errors as `validate`.
+pub fn load(path: &Path) -> anyhow::Result<Scenario> {
+    Ok(crate::scenario::load(path)?)
+}

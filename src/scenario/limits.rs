@@ -1,0 +1,22 @@
+//! Kinesis service limits kbench enforces before any network I/O, as named constants.
+//!
+//! Sources: ../shared/spec/KINESIS.md (the Kinesis quotas page and the Smithy model).
+
+/// Largest record: data (before base64) plus partition key, in bytes.
+pub const MAX_RECORD_BYTES: u64 = 1024 * 1024;
+/// Partition keys are 1 to 256 Unicode characters.
+pub const MAX_PARTITION_KEY_CHARS: usize = 256;
+/// PutRecords takes at most 500 entries per call.
+pub const MAX_BATCH_RECORDS: usize = 500;
+/// PutRecords request size limit (data + keys), the long-standing 5 MiB.
+pub const MAX_BATCH_BYTES: u64 = 5 * 1024 * 1024;
+/// Write limit of one shard in records per second.
+pub const SHARD_WRITE_RECORDS_PER_SEC: u64 = 1000;
+/// Write limit of one shard in bytes per second (data + partition key).
+pub const SHARD_WRITE_BYTES_PER_SEC: u64 = 1024 * 1024;
+/// GetRecords calls per second per shard.
+pub const GET_RECORDS_CALLS_PER_SEC: u32 = 5;
+/// Most records one GetRecords call may return.
+pub const GET_RECORDS_MAX_RECORDS: i32 = 10_000;
+/// Shard counts kbench accepts for a stream it creates (a sanity bound, not a service limit).
+pub const MAX_SHARDS: u32 = 10_000;

@@ -1,0 +1,263 @@
+//! Scenario files: the raw TOML model, its validation into a [`Scenario`], and Kinesis limits.
+//!
+//! Data flows one way: file text -> [`model::RawScenario`] (serde, unknown keys rejected) ->
+//! [`validate::validate`] -> [`Scenario`], whose types make invalid states unrepresentable.
+
+pub mod limits;
+pub mod model;
+pub mod units;
+pub mod validate;
+
+use crate::workload::{keys::KeyDist, payload::Payload, sizes::SizeDist};
+use serde::Serialize;
+use std::path::Path;
+use std::time::Duration;
+
+pub use validate::{ScenarioError, load, parse};
+
+/// A validated scenario: every field checked and defaulted.
+#[derive(Debug, Clone, Serialize)]
+pub struct Scenario {
+    pub name: String,
+    pub description: String,
+    pub seed: u64,
+    pub target: Target,
+    pub producer: Producer,
+    pub records: Records,
+    pub phase: Vec<Phase>,
+    pub consumer: Consumer,
+    pub slo: Slo,
+    pub report: Report,
+}
+
+/// Where records go.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Target {
+    pub endpoint: Endpoint,
+    /// None: the region from the AWS environment (aws) or us-east-1 (local endpoints).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    pub stream: String,
+    pub shards: u32,
+    pub create: bool,
+    pub delete_after: bool,
+}
+
+/// The Kinesis endpoint kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    /// ferrokinesis inside the kbench process.
+    Embedded,
+    /// Real Kinesis via the AWS credential chain.
+    Aws,
+    /// Any Kinesis-compatible URL.
+    Url(String),
+}
+
+impl Endpoint {
+    /// Reads "embedded", "aws" or an http(s) URL.
+    pub fn parse(text: &str) -> Result<Endpoint, String> {
+        match text {
+            "embedded" => Ok(Endpoint::Embedded),
+            "aws" => Ok(Endpoint::Aws),
+            url if url.starts_with("http://") || url.starts_with("https://") => {
+                Ok(Endpoint::Url(url.trim_end_matches('/').to_string()))
+            }
+            other => Err(format!(
+                "`{other}` is not an endpoint; use \"embedded\", \"aws\" or a URL such as \"http://127.0.0.1:4567\""
+            )),
+        }
+    }
+
+    /// The kind, for reports: "embedded", "aws" or "url".
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Endpoint::Embedded => "embedded",
+            Endpoint::Aws => "aws",
+            Endpoint::Url(_) => "url",
+        }
+    }
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Endpoint::Url(url) => f.write_str(url),
+            other => f.write_str(other.kind()),
+        }
+    }
+}
+
+impl Serialize for Endpoint {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// Which write API the producer uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Api {
+    PutRecord,
+    PutRecords,
+}
+
+/// How records arrive in time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Arrival {
+    /// Evenly spaced at the phase's rate.
+    Constant,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Producer {
+    pub api: Api,
+    pub in_flight: usize,
+    pub batch_max_records: usize,
+    #[serde(serialize_with = "units::ser::size")]
+    pub batch_max_bytes: u64,
+    #[serde(serialize_with = "units::ser::duration")]
+    pub linger: Duration,
+    pub arrival: Arrival,
+    pub max_attempts: u32,
+    pub backoff: Backoff,
+    /// A request with no answer after this long counts as failed (and is retried).
+    #[serde(serialize_with = "units::ser::duration")]
+    pub request_timeout: Duration,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Backoff {
+    #[serde(serialize_with = "units::ser::duration")]
+    pub base: Duration,
+    #[serde(serialize_with = "units::ser::duration")]
+    pub max: Duration,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Records {
+    pub size: SizeDist,
+    pub keys: KeyDist,
+    pub payload: Payload,
+}
+
+/// Records per second at the start and end of a phase (equal for a constant rate).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rate {
+    pub from: f64,
+    pub to: f64,
+}
+
+impl Serialize for Rate {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        if self.from == self.to {
+            s.serialize_f64(self.from)
+        } else {
+            let mut m = s.serialize_map(Some(2))?;
+            m.serialize_entry("from", &self.from)?;
+            m.serialize_entry("to", &self.to)?;
+            m.end()
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Phase {
+    pub name: String,
+    #[serde(serialize_with = "units::ser::duration")]
+    pub duration: Duration,
+    pub rate: Rate,
+    pub measure: bool,
+}
+
+/// Where the consumer starts reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Start {
+    /// Only records written after the consumer's iterators were taken (before the first put).
+    Latest,
+    /// Everything the stream still holds; this run's records are told apart by their stamp.
+    TrimHorizon,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Consumer {
+    pub enabled: bool,
+    pub kind: &'static str,
+    pub start: Start,
+    #[serde(serialize_with = "units::ser::duration")]
+    pub drain: Duration,
+    /// Pause between GetRecords calls on one shard (at least 200 ms: 5 calls/s per shard).
+    #[serde(serialize_with = "units::ser::duration")]
+    pub poll_interval: Duration,
+}
+
+/// Thresholds; a breach makes `kbench run` exit 2.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Slo {
+    #[serde(
+        serialize_with = "units::ser::opt_duration",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub put_p99: Option<Duration>,
+    #[serde(
+        serialize_with = "units::ser::opt_duration",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub e2e_p99: Option<Duration>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_throttled_pct: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_lost: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_achieved_pct: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    #[serde(serialize_with = "units::ser::duration")]
+    pub interval: Duration,
+}
+
+impl Scenario {
+    /// The scenario as TOML, fully defaulted; it reads back as the same scenario.
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).unwrap_or_else(|e| format!("# could not render scenario: {e}\n"))
+    }
+}
+
+/// ", did you mean `x`?" when one of `known` is close to `word`, else "".
+pub fn suggest(word: &str, known: &[&str]) -> String {
+    known
+        .iter()
+        .map(|k| (strsim::jaro_winkler(word, k), k))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, k)| format!(", did you mean `{k}`?"))
+        .unwrap_or_default()
+}
+
+/// Rejects keys of an inline table that are not in `known`, naming the nearest known one.
+pub fn check_table_keys(table: &toml::Table, known: &[&str]) -> Result<(), String> {
+    for key in table.keys() {
+        if !known.contains(&key.as_str()) {
+            let list = known
+                .iter()
+                .map(|k| format!("`{k}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            return Err(format!(
+                "unknown field `{key}`{}; expected one of {list}",
+                suggest(key, known)
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Display name for a scenario file in messages.
+pub fn display_path(path: &Path) -> String {
+    path.display().to_string()
+}

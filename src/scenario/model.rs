@@ -1,0 +1,111 @@
+//! The raw scenario file as written: serde structs with `deny_unknown_fields` and source spans.
+//!
+//! Nothing here is checked beyond TOML syntax and key names; `validate` turns it into a
+//! [`super::Scenario`]. Polymorphic values (sizes, keys, rates, payloads) are kept as TOML values
+//! with their spans so that `validate` can say precisely what is wrong with them.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+/// A value with its byte range in the file, for error messages.
+pub type S<T> = Spanned<T>;
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawScenario {
+    pub name: Option<S<String>>,
+    pub description: Option<String>,
+    pub seed: Option<S<i64>>,
+    #[serde(default)]
+    pub target: RawTarget,
+    #[serde(default)]
+    pub producer: RawProducer,
+    #[serde(default)]
+    pub records: RawRecords,
+    /// `[[phase]]` tables, in order.
+    #[serde(default)]
+    pub phase: Vec<S<RawPhase>>,
+    #[serde(default)]
+    pub consumer: RawConsumer,
+    #[serde(default)]
+    pub slo: RawSlo,
+    #[serde(default)]
+    pub report: RawReport,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawTarget {
+    pub endpoint: Option<S<String>>,
+    pub region: Option<S<String>>,
+    pub stream: Option<S<String>>,
+    pub shards: Option<S<i64>>,
+    pub create: Option<bool>,
+    pub delete_after: Option<bool>,
+    pub capacity: Option<S<String>>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawProducer {
+    pub api: Option<S<String>>,
+    pub in_flight: Option<S<i64>>,
+    pub batch_max_records: Option<S<i64>>,
+    pub batch_max_bytes: Option<S<toml::Value>>,
+    pub linger: Option<S<String>>,
+    pub arrival: Option<S<String>>,
+    pub max_attempts: Option<S<i64>>,
+    pub backoff: Option<RawBackoff>,
+    pub request_timeout: Option<S<String>>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawBackoff {
+    pub base: Option<S<String>>,
+    pub max: Option<S<String>>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawRecords {
+    pub size: Option<S<toml::Value>>,
+    pub keys: Option<S<toml::Value>>,
+    pub payload: Option<S<toml::Value>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPhase {
+    pub name: Option<S<String>>,
+    pub duration: Option<S<String>>,
+    pub rate: Option<S<toml::Value>>,
+    pub measure: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawConsumer {
+    pub enabled: Option<bool>,
+    pub kind: Option<S<String>>,
+    pub start: Option<S<String>>,
+    pub drain: Option<S<String>>,
+    pub poll_interval: Option<S<String>>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawSlo {
+    pub put_p99: Option<S<String>>,
+    pub e2e_p99: Option<S<String>>,
+    pub max_throttled_pct: Option<S<f64>>,
+    pub max_lost: Option<S<i64>>,
+    pub min_achieved_pct: Option<S<f64>>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawReport {
+    pub interval: Option<S<String>>,
+    pub charts: Option<bool>,
+}

@@ -1,0 +1,92 @@
+//! Human units in scenario files: durations ("250ms", "1m 30s") and sizes ("1KiB", "64B", 1024).
+
+use std::time::Duration;
+
+/// Parses a duration such as "250ms", "10s" or "1m 30s".
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text.trim()).map_err(|e| {
+        format!("`{text}` is not a duration ({e}); write it like \"250ms\", \"10s\" or \"2m\"")
+    })
+}
+
+/// Formats a duration the way `parse_duration` reads it back.
+pub fn format_duration(d: Duration) -> String {
+    if d.is_zero() {
+        return "0s".to_string();
+    }
+    humantime::format_duration(d).to_string()
+}
+
+/// Parses a size such as "1KiB", "64B", "1.5MiB" or "1000" into bytes.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let trimmed = text.trim();
+    if let Ok(n) = trimmed.parse::<u64>() {
+        return Ok(n);
+    }
+    trimmed
+        .parse::<bytesize::ByteSize>()
+        .map(|b| b.as_u64())
+        .map_err(|_| {
+            format!("`{text}` is not a size; write it like \"512B\", \"1KiB\", \"4MiB\" or a number of bytes")
+        })
+}
+
+/// Formats bytes as the shortest exact binary-unit string ("1KiB", "1500B").
+pub fn format_size(bytes: u64) -> String {
+    const UNITS: [(&str, u64); 3] = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)];
+    for (unit, factor) in UNITS {
+        if bytes >= factor && bytes.is_multiple_of(factor) {
+            return format!("{}{unit}", bytes / factor);
+        }
+    }
+    format!("{bytes}B")
+}
+
+/// Serde helpers that write durations and sizes in the human form.
+pub mod ser {
+    use serde::Serializer;
+    use std::time::Duration;
+
+    pub fn duration<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&super::format_duration(*d))
+    }
+
+    pub fn opt_duration<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => duration(d, s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn size<S: Serializer>(b: &u64, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&super::format_size(*b))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_round_trip() {
+        for text in ["250ms", "10s", "2m", "1h 30m", "0s"] {
+            let d = parse_duration(text).expect(text);
+            assert_eq!(parse_duration(&format_duration(d)).unwrap(), d);
+        }
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert!(parse_duration("fast").is_err());
+    }
+
+    #[test]
+    fn sizes_parse_binary_and_decimal_units() {
+        assert_eq!(parse_size("1KiB").unwrap(), 1024);
+        assert_eq!(parse_size("64B").unwrap(), 64);
+        assert_eq!(parse_size("5MiB").unwrap(), 5 * 1024 * 1024);
+        assert_eq!(parse_size("1000").unwrap(), 1000);
+        assert_eq!(parse_size("1KB").unwrap(), 1000);
+        assert!(parse_size("big").is_err());
+        assert_eq!(format_size(1024), "1KiB");
+        assert_eq!(format_size(1500), "1500B");
+        assert_eq!(parse_size(&format_size(5 << 20)).unwrap(), 5 << 20);
+    }
+}

@@ -1,0 +1,618 @@
+//! Raw scenario -> validated [`Scenario`], with errors that name file, line, column and key.
+//!
+//! Every check runs before any network I/O. All problems in a file are reported together, each
+//! saying what is wrong and how to fix it.
+
+use super::limits::*;
+use super::model::{RawPhase, RawScenario, S};
+use super::units::{parse_duration, parse_size};
+use super::*;
+use crate::workload::payload::STAMP_LEN;
+use std::ops::Range;
+use std::path::Path;
+
+/// One problem in a scenario file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Issue {
+    pub line: usize,
+    pub col: usize,
+    /// Dotted TOML key, e.g. `producer.batch_max_records` or `phase[2].rate`.
+    pub key: String,
+    pub message: String,
+}
+
+/// Why a scenario could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    #[error("cannot read scenario file `{path}`: {source}; check the path and its permissions")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{}", render(.file, .issues))]
+    Invalid { file: String, issues: Vec<Issue> },
+}
+
+fn render(file: &str, issues: &[Issue]) -> String {
+    issues
+        .iter()
+        .map(|i| format!("{file}:{}:{}: `{}`: {}", i.line, i.col, i.key, i.message))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Reads and validates a scenario file.
+pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+        path: display_path(path),
+        source,
+    })?;
+    let stem = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("scenario");
+    parse(&text, &display_path(path), stem)
+}
+
+/// Validates scenario text; `file` names it in messages, `default_name` is used when it has no name.
+pub fn parse(text: &str, file: &str, default_name: &str) -> Result<Scenario, ScenarioError> {
+    let mut v = Validator {
+        src: text,
+        issues: Vec::new(),
+    };
+    let raw: RawScenario = match toml::from_str(text) {
+        Ok(raw) => raw,
+        Err(e) => {
+            let span = e.span().unwrap_or(0..0);
+            let message = explain_serde_message(e.message());
+            v.push(span, None, message);
+            return Err(v.into_error(file));
+        }
+    };
+    let scenario = v.scenario(raw, default_name);
+    if v.issues.is_empty() {
+        Ok(scenario)
+    } else {
+        Err(v.into_error(file))
+    }
+}
+
+/// Adds "did you mean" to serde's "unknown field `x`, expected one of `a`, `b`" messages.
+fn explain_serde_message(message: &str) -> String {
+    let message = message.trim().to_string();
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        let parts: Vec<&str> = rest.split('`').collect();
+        let word = parts[0];
+        let known: Vec<&str> = parts.iter().skip(1).step_by(2).copied().collect();
+        let hint = suggest(word, &known);
+        let hint = if hint.is_empty() {
+            "; remove it or check the spelling".to_string()
+        } else {
+            hint
+        };
+        return format!("{message}{hint}");
+    }
+    message
+}
+
+struct Validator<'a> {
+    src: &'a str,
+    issues: Vec<Issue>,
+}
+
+impl Validator<'_> {
+    fn into_error(mut self, file: &str) -> ScenarioError {
+        self.issues.sort_by_key(|i| (i.line, i.col));
+        ScenarioError::Invalid {
+            file: file.to_string(),
+            issues: self.issues,
+        }
+    }
+
+    /// Records an issue at `span`; the key is `key` or, when None, the one written there.
+    fn push(&mut self, span: Range<usize>, key: Option<&str>, message: impl Into<String>) {
+        let (line, col) = line_col(self.src, span.start);
+        let key = key
+            .map(str::to_string)
+            .unwrap_or_else(|| key_at(self.src, span.start));
+        self.issues.push(Issue {
+            line,
+            col,
+            key,
+            message: message.into(),
+        });
+    }
+
+    /// Checks an optional value with `check`, recording a failure; returns `default` if absent or bad.
+    fn get<T, U>(
+        &mut self,
+        value: &Option<S<T>>,
+        key: &str,
+        default: U,
+        check: impl FnOnce(&T) -> Result<U, String>,
+    ) -> U {
+        match value {
+            None => default,
+            Some(s) => match check(s.get_ref()) {
+                Ok(u) => u,
+                Err(msg) => {
+                    self.push(s.span(), Some(key), msg);
+                    default
+                }
+            },
+        }
+    }
+
+    fn duration(&mut self, value: &Option<S<String>>, key: &str, default: Duration) -> Duration {
+        self.get(value, key, default, |s| parse_duration(s))
+    }
+
+    fn scenario(&mut self, raw: RawScenario, default_name: &str) -> Scenario {
+        let name = self.get(&raw.name, "name", default_name.to_string(), |n| {
+            if n.trim().is_empty() {
+                Err("the name is empty; give the scenario a short name such as \"burst\"".into())
+            } else {
+                Ok(n.clone())
+            }
+        });
+        let seed = self.get(&raw.seed, "seed", 1, |&s| {
+            u64::try_from(s).map_err(|_| format!("{s} is negative; use a seed of 0 or more"))
+        });
+
+        let t = &raw.target;
+        let endpoint = self.get(&t.endpoint, "target.endpoint", Endpoint::Embedded, |e| {
+            Endpoint::parse(e)
+        });
+        let region = self.get(&t.region, "target.region", None, |r| Ok(Some(r.clone())));
+        let stream = self.get(&t.stream, "target.stream", format!("kbench-{name}"), |s| {
+            check_stream_name(s).map(|_| s.clone())
+        });
+        let shards = self.get(&t.shards, "target.shards", 1, |&n| {
+            if (1..=MAX_SHARDS as i64).contains(&n) {
+                Ok(n as u32)
+            } else {
+                Err(format!("{n} shards: use 1 to {MAX_SHARDS}"))
+            }
+        });
+        self.get(&t.capacity, "target.capacity", (), |c| match c.as_str() {
+            "provisioned" => Ok(()),
+            "on_demand" => Err(
+                "on-demand streams are not supported yet; use capacity = \"provisioned\"".into(),
+            ),
+            other => Err(format!(
+                "unknown capacity mode `{other}`; use \"provisioned\""
+            )),
+        });
+        let target = Target {
+            endpoint,
+            region,
+            stream,
+            shards,
+            create: t.create.unwrap_or(true),
+            delete_after: t.delete_after.unwrap_or(true),
+        };
+
+        let p = &raw.producer;
+        let api = self.get(&p.api, "producer.api", Api::PutRecords, |a| {
+            match a.as_str() {
+                "put_records" => Ok(Api::PutRecords),
+                "put_record" => Ok(Api::PutRecord),
+                "put_records_aggregated" => Err(
+                    "aggregation is not supported yet; use \"put_records\" or \"put_record\""
+                        .into(),
+                ),
+                other => Err(format!(
+                    "unknown API `{other}`{}; use \"put_records\" or \"put_record\"",
+                    suggest(other, &["put_records", "put_record"])
+                )),
+            }
+        });
+        let in_flight = self.get(&p.in_flight, "producer.in_flight", 16, |&n| {
+            in_range(n, 1, 1024, "concurrent requests").map(|n| n as usize)
+        });
+        let batch_max_records = self.get(
+            &p.batch_max_records,
+            "producer.batch_max_records",
+            MAX_BATCH_RECORDS,
+            |&n| {
+                in_range(
+                    n,
+                    1,
+                    MAX_BATCH_RECORDS as i64,
+                    "records per PutRecords call (the service allows 1 to 500)",
+                )
+                .map(|n| n as usize)
+            },
+        );
+        let batch_max_bytes = self.get(&p.batch_max_bytes, "producer.batch_max_bytes", MAX_BATCH_BYTES, |v| {
+            let n = size_value(v)?;
+            if n == 0 || n > MAX_BATCH_BYTES {
+                Err(format!("{n} bytes per PutRecords call: use 1 byte to 5MiB (the PutRecords request limit)"))
+            } else {
+                Ok(n)
+            }
+        });
+        let linger = self.duration(&p.linger, "producer.linger", Duration::from_millis(20));
+        let arrival = self.get(
+            &p.arrival,
+            "producer.arrival",
+            Arrival::Constant,
+            |a| match a.as_str() {
+                "constant" => Ok(Arrival::Constant),
+                "poisson" => Err("poisson arrivals are not supported yet; use \"constant\"".into()),
+                other => Err(format!(
+                    "unknown arrival `{other}`{}; use \"constant\"",
+                    suggest(other, &["constant"])
+                )),
+            },
+        );
+        let max_attempts = self.get(&p.max_attempts, "producer.max_attempts", 5, |&n| {
+            in_range(n, 1, 100, "attempts per record, the first included").map(|n| n as u32)
+        });
+        let backoff_raw = p.backoff.as_ref();
+        let base = backoff_raw.map_or(Duration::from_millis(50), |b| {
+            self.duration(&b.base, "producer.backoff.base", Duration::from_millis(50))
+        });
+        let max = backoff_raw.map_or(Duration::from_secs(2), |b| {
+            self.duration(&b.max, "producer.backoff.max", Duration::from_secs(2))
+        });
+        if base > max
+            && let Some(m) = backoff_raw.and_then(|b| b.max.as_ref())
+        {
+            self.push(
+                m.span(),
+                Some("producer.backoff.max"),
+                "the maximum backoff is below the base; make `max` at least `base`",
+            );
+        }
+        let request_timeout = self.duration(
+            &p.request_timeout,
+            "producer.request_timeout",
+            Duration::from_secs(10),
+        );
+        if request_timeout.is_zero()
+            && let Some(s) = &p.request_timeout
+        {
+            self.push(
+                s.span(),
+                Some("producer.request_timeout"),
+                "a zero timeout fails every request; use e.g. \"10s\"",
+            );
+        }
+
+        let r = &raw.records;
+        let size = self.get(
+            &r.size,
+            "records.size",
+            SizeDist::default(),
+            SizeDist::from_toml,
+        );
+        let keys = self.get(
+            &r.keys,
+            "records.keys",
+            KeyDist::default(),
+            KeyDist::from_toml,
+        );
+        let payload = self.get(
+            &r.payload,
+            "records.payload",
+            Payload::default(),
+            Payload::from_toml,
+        );
+        let size_span = r.size.as_ref().map(|s| s.span()).unwrap_or(0..0);
+        if size.min() < STAMP_LEN as u64 {
+            self.push(size_span.clone(), Some("records.size"), format!(
+                "records of {} bytes cannot hold kbench's {STAMP_LEN}-byte stamp; use {STAMP_LEN}B or more", size.min()));
+        }
+        let key_len = keys.max_key_len();
+        if key_len > MAX_PARTITION_KEY_CHARS {
+            let span = r.keys.as_ref().map(|s| s.span()).unwrap_or(0..0);
+            self.push(span, Some("records.keys"), format!("keys of up to {key_len} characters exceed the 256-character partition key limit"));
+        }
+        if size.max() + key_len as u64 > MAX_RECORD_BYTES {
+            self.push(size_span.clone(), Some("records.size"), format!(
+                "records of up to {} bytes plus a {key_len}-byte key exceed the 1MiB record limit (data + key); use at most {} bytes",
+                size.max(), MAX_RECORD_BYTES - key_len as u64));
+        } else if api == Api::PutRecords && size.max() + key_len as u64 > batch_max_bytes {
+            let span = p
+                .batch_max_bytes
+                .as_ref()
+                .map(|s| s.span())
+                .unwrap_or(size_span);
+            self.push(span, Some("producer.batch_max_bytes"), format!(
+                "a record of up to {} bytes plus key would never fit in a batch of {batch_max_bytes} bytes; raise batch_max_bytes",
+                size.max()));
+        }
+
+        let phases = self.phases(&raw.phase);
+
+        let c = &raw.consumer;
+        self.get(&c.kind, "consumer.kind", (), |k| match k.as_str() {
+            "polling" => Ok(()),
+            "efo" => Err(
+                "enhanced fan-out consumers are not supported yet; use kind = \"polling\"".into(),
+            ),
+            other => Err(format!("unknown consumer kind `{other}`; use \"polling\"")),
+        });
+        let start = self.get(&c.start, "consumer.start", Start::Latest, |s| {
+            match s.as_str() {
+                "latest" => Ok(Start::Latest),
+                "trim_horizon" => Ok(Start::TrimHorizon),
+                other => Err(format!(
+                    "unknown start `{other}`{}; use \"latest\" or \"trim_horizon\"",
+                    suggest(other, &["latest", "trim_horizon"])
+                )),
+            }
+        });
+        let drain = self.duration(&c.drain, "consumer.drain", Duration::from_secs(30));
+        let min_poll = Duration::from_millis(1000 / GET_RECORDS_CALLS_PER_SEC as u64);
+        let poll_interval = self.get(&c.poll_interval, "consumer.poll_interval", min_poll, |s| {
+            let d = parse_duration(s)?;
+            if d < min_poll {
+                Err(format!(
+                    "{s} would exceed GetRecords' 5 calls per second per shard; use 200ms or more"
+                ))
+            } else {
+                Ok(d)
+            }
+        });
+        let consumer = Consumer {
+            enabled: c.enabled.unwrap_or(true),
+            kind: "polling",
+            start,
+            drain,
+            poll_interval,
+        };
+
+        let s = &raw.slo;
+        let pct = |key: &'static str| {
+            move |&p: &f64| {
+                if (0.0..=100.0).contains(&p) {
+                    Ok(Some(p))
+                } else {
+                    Err(format!("{p} is not a percentage; `{key}` takes 0 to 100"))
+                }
+            }
+        };
+        let slo = Slo {
+            put_p99: self.get(&s.put_p99, "slo.put_p99", None, |d| {
+                parse_duration(d).map(Some)
+            }),
+            e2e_p99: self.get(&s.e2e_p99, "slo.e2e_p99", None, |d| {
+                parse_duration(d).map(Some)
+            }),
+            max_throttled_pct: self.get(
+                &s.max_throttled_pct,
+                "slo.max_throttled_pct",
+                None,
+                pct("max_throttled_pct"),
+            ),
+            max_lost: self.get(&s.max_lost, "slo.max_lost", None, |&n| {
+                u64::try_from(n)
+                    .map(Some)
+                    .map_err(|_| format!("{n} is negative; use 0 or more"))
+            }),
+            min_achieved_pct: self.get(
+                &s.min_achieved_pct,
+                "slo.min_achieved_pct",
+                None,
+                pct("min_achieved_pct"),
+            ),
+        };
+
+        let interval = self.get(
+            &raw.report.interval,
+            "report.interval",
+            Duration::from_secs(1),
+            |s| {
+                let d = parse_duration(s)?;
+                if d < Duration::from_millis(100) {
+                    Err(format!(
+                        "{s} is too short; report intervals are 100ms or more"
+                    ))
+                } else {
+                    Ok(d)
+                }
+            },
+        );
+
+        Scenario {
+            description: raw.description.clone().unwrap_or_default(),
+            name,
+            seed,
+            target,
+            producer: Producer {
+                api,
+                in_flight,
+                batch_max_records: if api == Api::PutRecord {
+                    1
+                } else {
+                    batch_max_records
+                },
+                batch_max_bytes,
+                linger,
+                arrival,
+                max_attempts,
+                backoff: Backoff { base, max },
+                request_timeout,
+            },
+            records: Records {
+                size,
+                keys,
+                payload,
+            },
+            phase: phases,
+            consumer,
+            slo,
+            report: Report { interval },
+        }
+    }
+
+    fn phases(&mut self, raw: &[S<RawPhase>]) -> Vec<Phase> {
+        if raw.is_empty() {
+            self.push(0..0, Some("phase"), "the scenario has no phases; add at least one [[phase]] table with a duration and a rate, e.g.\n  [[phase]]\n  duration = \"10s\"\n  rate = 1000");
+            return Vec::new();
+        }
+        let mut phases = Vec::new();
+        for (i, sp) in raw.iter().enumerate() {
+            let p = sp.get_ref();
+            let key = |k: &str| format!("phase[{}].{k}", i + 1);
+            let name = p
+                .name
+                .as_ref()
+                .map(|n| n.get_ref().clone())
+                .unwrap_or_else(|| format!("phase-{}", i + 1));
+            let duration = match &p.duration {
+                None => {
+                    self.push(
+                        sp.span(),
+                        Some(&key("duration")),
+                        "the phase has no duration; add e.g. duration = \"10s\"",
+                    );
+                    Duration::ZERO
+                }
+                Some(d) => self.get(&Some(d.clone()), &key("duration"), Duration::ZERO, |s| {
+                    let d = parse_duration(s)?;
+                    if d.is_zero() {
+                        Err("a phase must last longer than 0s".into())
+                    } else {
+                        Ok(d)
+                    }
+                }),
+            };
+            let rate = match &p.rate {
+                None => {
+                    self.push(sp.span(), Some(&key("rate")), "the phase has no rate; add e.g. rate = 1000 (records per second) or rate = { from = 100, to = 1000 }");
+                    Rate { from: 1.0, to: 1.0 }
+                }
+                Some(r) => self.get(
+                    &Some(r.clone()),
+                    &key("rate"),
+                    Rate { from: 1.0, to: 1.0 },
+                    parse_rate,
+                ),
+            };
+            phases.push(Phase {
+                name,
+                duration,
+                rate,
+                measure: p.measure.unwrap_or(true),
+            });
+        }
+        if phases.iter().all(|p| !p.measure) {
+            self.push(raw[0].span(), Some("phase[1].measure"), "every phase has measure = false, so nothing would be measured; measure at least one phase");
+        }
+        phases
+    }
+}
+
+fn parse_rate(v: &toml::Value) -> Result<Rate, String> {
+    let positive = |v: &toml::Value, what: &str| -> Result<f64, String> {
+        let r = match v {
+            toml::Value::Integer(n) => *n as f64,
+            toml::Value::Float(f) => *f,
+            toml::Value::String(s) if s == "max" => {
+                return Err(
+                    "rate = \"max\" is not supported yet; give a number of records per second"
+                        .into(),
+                );
+            }
+            _ => return Err(format!("{what} must be a number of records per second")),
+        };
+        if r > 0.0 && r.is_finite() {
+            Ok(r)
+        } else {
+            Err(format!(
+                "{what} is {r}; rates must be greater than 0 records per second"
+            ))
+        }
+    };
+    match v {
+        toml::Value::Table(t) => {
+            check_table_keys(t, &["from", "to"])?;
+            let from = positive(
+                t.get("from")
+                    .ok_or("a ramp needs `from`, e.g. { from = 100, to = 1000 }")?,
+                "`from`",
+            )?;
+            let to = positive(
+                t.get("to")
+                    .ok_or("a ramp needs `to`, e.g. { from = 100, to = 1000 }")?,
+                "`to`",
+            )?;
+            Ok(Rate { from, to })
+        }
+        other => positive(other, "the rate").map(|r| Rate { from: r, to: r }),
+    }
+}
+
+fn size_value(v: &toml::Value) -> Result<u64, String> {
+    match v {
+        toml::Value::String(s) => parse_size(s),
+        toml::Value::Integer(n) if *n >= 0 => Ok(*n as u64),
+        _ => Err("expected a size such as \"5MiB\" or a number of bytes".into()),
+    }
+}
+
+fn in_range(n: i64, lo: i64, hi: i64, what: &str) -> Result<i64, String> {
+    if (lo..=hi).contains(&n) {
+        Ok(n)
+    } else {
+        Err(format!("{n} is out of range: {what} must be {lo} to {hi}"))
+    }
+}
+
+fn check_stream_name(s: &str) -> Result<(), String> {
+    let ok_chars = s
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+    if (1..=128).contains(&s.len()) && ok_chars {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{s}` is not a valid stream name: use 1-128 letters, digits, `_`, `.` or `-`"
+        ))
+    }
+}
+
+/// 1-based line and column of a byte offset.
+fn line_col(src: &str, offset: usize) -> (usize, usize) {
+    let before = &src[..offset.min(src.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+/// Best-effort dotted key at a byte offset: the enclosing `[table]` and the key on that line.
+fn key_at(src: &str, offset: usize) -> String {
+    let offset = offset.min(src.len());
+    let mut table = String::new();
+    let mut phase_count = 0;
+    for line in src[..offset].lines() {
+        let l = line.trim();
+        if l.starts_with("[[") {
+            let name = l.trim_matches(|c| c == '[' || c == ']').trim();
+            phase_count += 1;
+            table = format!("{name}[{phase_count}]");
+        } else if l.starts_with('[') {
+            table = l.trim_matches(|c| c == '[' || c == ']').trim().to_string();
+        }
+    }
+    let line_start = src[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let line = src[line_start..].lines().next().unwrap_or("");
+    let key = line.split('=').next().unwrap_or("").trim();
+    let key = if line.contains('=') && !key.starts_with('[') {
+        key
+    } else {
+        ""
+    };
+    match (table.is_empty(), key.is_empty()) {
+        (true, true) => "(top level)".into(),
+        (true, false) => key.into(),
+        (false, true) => table,
+        (false, false) => format!("{table}.{key}"),
+    }
+}
+
+#[cfg(test)]
+mod tests;

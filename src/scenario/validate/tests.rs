@@ -1,0 +1,137 @@
+use super::*;
+
+const GOOD: &str = r#"
+name = "t"
+seed = 7
+[target]
+shards = 2
+[producer]
+api = "put_records"
+batch_max_records = 100
+linger = "10ms"
+[records]
+size = "1KiB"
+keys = { dist = "uniform", count = 50 }
+[[phase]]
+name = "warm"
+duration = "2s"
+rate = 100
+measure = false
+[[phase]]
+duration = "10s"
+rate = { from = 100, to = 1000 }
+[slo]
+put_p99 = "250ms"
+max_lost = 0
+"#;
+
+fn issues(text: &str) -> Vec<Issue> {
+    match parse(text, "s.toml", "s") {
+        Err(ScenarioError::Invalid { issues, .. }) => issues,
+        other => panic!("expected validation issues, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_good_scenario_is_fully_defaulted() {
+    let s = parse(GOOD, "s.toml", "s").unwrap();
+    assert_eq!(s.name, "t");
+    assert_eq!(s.seed, 7);
+    assert_eq!(s.target.stream, "kbench-t");
+    assert_eq!(s.target.endpoint, Endpoint::Embedded);
+    assert_eq!(s.producer.batch_max_records, 100);
+    assert_eq!(s.producer.linger, Duration::from_millis(10));
+    assert_eq!(s.producer.max_attempts, 5);
+    assert_eq!(s.phase.len(), 2);
+    assert!(!s.phase[0].measure);
+    assert_eq!(s.phase[1].name, "phase-2");
+    assert_eq!(
+        s.phase[1].rate,
+        Rate {
+            from: 100.0,
+            to: 1000.0
+        }
+    );
+    assert_eq!(s.slo.put_p99, Some(Duration::from_millis(250)));
+    assert_eq!(s.consumer.poll_interval, Duration::from_millis(200));
+}
+
+#[test]
+fn the_effective_scenario_reads_back_the_same() {
+    let s = parse(GOOD, "s.toml", "s").unwrap();
+    let text = s.to_toml();
+    let again = parse(&text, "effective.toml", "x").unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(again.to_toml(), text);
+}
+
+#[test]
+fn unknown_keys_name_the_line_and_the_nearest_key() {
+    let text = GOOD.replace("batch_max_records = 100", "batch_max_record = 100");
+    let i = &issues(&text)[0];
+    assert_eq!((i.line, i.col), (8, 1));
+    assert_eq!(i.key, "producer.batch_max_record");
+    assert!(
+        i.message.contains("did you mean `batch_max_records`?"),
+        "{}",
+        i.message
+    );
+}
+
+#[test]
+fn kinesis_limits_are_checked() {
+    let text = GOOD.replace("batch_max_records = 100", "batch_max_records = 501");
+    let i = &issues(&text)[0];
+    assert_eq!(i.key, "producer.batch_max_records");
+    assert_eq!(i.line, 8);
+    assert!(i.message.contains("1 to 500"), "{}", i.message);
+
+    let text = GOOD.replace("size = \"1KiB\"", "size = \"2MiB\"");
+    let i = &issues(&text)[0];
+    assert_eq!(i.key, "records.size");
+    assert!(i.message.contains("1MiB record limit"), "{}", i.message);
+
+    let text = GOOD.replace("size = \"1KiB\"", "size = \"10B\"");
+    assert!(issues(&text)[0].message.contains("use 28B or more"));
+}
+
+#[test]
+fn rates_must_be_positive_and_phases_present() {
+    let text = GOOD.replace("rate = 100\n", "rate = -5\n");
+    let i = &issues(&text)[0];
+    assert_eq!(i.key, "phase[1].rate");
+    assert_eq!(i.line, 16);
+    assert!(i.message.contains("greater than 0"), "{}", i.message);
+
+    let text = GOOD.replace("to = 1000", "to = 0");
+    assert!(issues(&text)[0].message.contains("`to` is 0"));
+
+    let no_phases = GOOD.split("[[phase]]").next().unwrap().to_string() + "[slo]\n";
+    let i = &issues(&no_phases)[0];
+    assert_eq!(i.key, "phase");
+    assert!(i.message.contains("add at least one [[phase]]"));
+}
+
+#[test]
+fn all_problems_are_reported_together() {
+    let text = GOOD
+        .replace("shards = 2", "shards = 0")
+        .replace("linger = \"10ms\"", "linger = \"soon\"");
+    let found = issues(&text);
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert_eq!(found[0].key, "target.shards");
+    assert_eq!(found[1].key, "producer.linger");
+}
+
+#[test]
+fn syntax_errors_have_a_position() {
+    let i = &issues("name = \"x\"\n[producer\n")[0];
+    assert_eq!(i.line, 2);
+}
+
+#[test]
+fn key_paths_follow_tables_and_phases() {
+    let src = "a = 1\n[target]\nshards = 1\n[[phase]]\nrate = 1\n[[phase]]\nrate = 2\n";
+    assert_eq!(key_at(src, 0), "a");
+    assert_eq!(key_at(src, src.find("shards").unwrap()), "target.shards");
+    assert_eq!(key_at(src, src.rfind("rate").unwrap()), "phase[2].rate");
+}

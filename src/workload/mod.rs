@@ -1,0 +1,78 @@
+//! What a run offers: keys, sizes, payloads and the schedule of intended send times.
+
+pub mod keys;
+pub mod payload;
+pub mod schedule;
+pub mod sizes;
+
+use crate::scenario::Records;
+use payload::{STAMP_LEN, Stamp};
+use rand::SeedableRng;
+use rand::rngs::SmallRng;
+
+/// Makes records: key, size and body from the seeded RNG, stamp from the schedule.
+///
+/// The same seed gives the same keys, sizes and bodies in the same order on every run.
+pub struct Generator {
+    records: Records,
+    rng: SmallRng,
+    run_id: u32,
+    producer_id: u32,
+}
+
+impl Generator {
+    pub fn new(records: Records, seed: u64, run_id: u32, producer_id: u32) -> Generator {
+        Generator {
+            records,
+            rng: SmallRng::seed_from_u64(seed),
+            run_id,
+            producer_id,
+        }
+    }
+
+    /// The record with schedule index `seq`, intended to go out at `intended_unix_ns`.
+    pub fn make(&mut self, seq: u64, intended_unix_ns: u64) -> (String, Vec<u8>) {
+        let mut key = String::new();
+        self.records.keys.sample_into(&mut self.rng, &mut key);
+        let size = (self.records.size.sample(&mut self.rng) as usize).max(STAMP_LEN);
+        let mut data = vec![0u8; size];
+        self.records
+            .payload
+            .fill(&mut self.rng, &mut data[STAMP_LEN..]);
+        Stamp {
+            run_id: self.run_id,
+            producer_id: self.producer_id,
+            seq,
+            intended_unix_ns,
+        }
+        .write(&mut data);
+        (key, data)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn records() -> Records {
+        Records {
+            size: sizes::SizeDist::Fixed { value: 64 },
+            keys: keys::KeyDist::Uniform { count: 100 },
+            payload: payload::Payload::Random,
+        }
+    }
+
+    #[test]
+    fn same_seed_same_records_different_seed_different_records() {
+        let run = |seed| {
+            let mut g = Generator::new(records(), seed, 1, 0);
+            (0..50).map(|i| g.make(i, 0)).collect::<Vec<_>>()
+        };
+        assert_eq!(run(5), run(5));
+        assert_ne!(run(5), run(6));
+        let (key, data) = &run(5)[3];
+        assert!(key.starts_with('k'));
+        assert_eq!(data.len(), 64);
+        assert_eq!(Stamp::read(data).map(|s| s.seq), Some(3));
+    }
+}

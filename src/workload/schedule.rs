@@ -1,0 +1,162 @@
+//! The open-loop schedule: every record's intended send time, fixed before the run starts.
+//!
+//! Record `i` of the run belongs to exactly one phase and has an intended time computed from the
+//! phase's rate (constant, or a linear ramp), so latency can be measured from when a record
+//! *should* have gone out rather than when a busy generator got round to it.
+
+use crate::scenario::Phase;
+use std::time::Duration;
+
+/// One phase laid out in time and in record indices.
+#[derive(Debug, Clone)]
+pub struct PhasePlan {
+    pub name: String,
+    /// Offset of the phase's start from the run's start.
+    pub start: Duration,
+    pub duration: Duration,
+    /// Rate at the start and at the end of the phase, records per second.
+    pub from: f64,
+    pub to: f64,
+    /// Index of the phase's first record in the run.
+    pub first: u64,
+    /// Records the phase offers.
+    pub count: u64,
+    /// Whether the phase counts toward the measured statistics and SLOs.
+    pub measure: bool,
+}
+
+impl PhasePlan {
+    /// Offset from the phase start of its `k`-th record (k < count).
+    fn offset_of(&self, k: u64) -> Duration {
+        let d = self.duration.as_secs_f64();
+        let (a, b) = (self.from, self.to);
+        let k = k as f64;
+        let t = if (b - a).abs() < 1e-9 {
+            k / a
+        } else {
+            // records by time t: a*t + (b-a)*t^2/(2d) = k, solved for t
+            let slope = (b - a) / d;
+            ((a * a + 2.0 * slope * k).max(0.0).sqrt() - a) / slope
+        };
+        Duration::from_secs_f64(t.clamp(0.0, d))
+    }
+}
+
+/// All phases of a run, back to back.
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    pub phases: Vec<PhasePlan>,
+}
+
+impl Schedule {
+    pub fn new(phases: &[Phase]) -> Schedule {
+        let mut start = Duration::ZERO;
+        let mut first = 0;
+        let plans = phases
+            .iter()
+            .map(|p| {
+                let count =
+                    (p.duration.as_secs_f64() * (p.rate.from + p.rate.to) / 2.0).round() as u64;
+                let plan = PhasePlan {
+                    name: p.name.clone(),
+                    start,
+                    duration: p.duration,
+                    from: p.rate.from,
+                    to: p.rate.to,
+                    first,
+                    count,
+                    measure: p.measure,
+                };
+                start += p.duration;
+                first += count;
+                plan
+            })
+            .collect();
+        Schedule { phases: plans }
+    }
+
+    /// Records the whole run offers.
+    pub fn total(&self) -> u64 {
+        self.phases.iter().map(|p| p.count).sum()
+    }
+
+    /// Length of the whole run.
+    pub fn duration(&self) -> Duration {
+        self.phases.iter().map(|p| p.duration).sum()
+    }
+
+    /// The phase that record `index` belongs to.
+    pub fn phase_of(&self, index: u64) -> usize {
+        let i = self.phases.partition_point(|p| p.first + p.count <= index);
+        i.min(self.phases.len().saturating_sub(1))
+    }
+
+    /// The phase running at `elapsed` since the run's start (the last one once all are over).
+    pub fn phase_at(&self, elapsed: Duration) -> usize {
+        let i = self
+            .phases
+            .partition_point(|p| p.start + p.duration <= elapsed);
+        i.min(self.phases.len().saturating_sub(1))
+    }
+
+    /// Intended send time of record `index`, as an offset from the run's start.
+    pub fn intended_offset(&self, index: u64) -> Duration {
+        let p = &self.phases[self.phase_of(index)];
+        p.start + p.offset_of(index - p.first)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::{Phase, Rate};
+
+    fn phase(secs: u64, from: f64, to: f64) -> Phase {
+        Phase {
+            name: "p".into(),
+            duration: Duration::from_secs(secs),
+            rate: Rate { from, to },
+            measure: true,
+        }
+    }
+
+    #[test]
+    fn constant_rate_spaces_records_evenly() {
+        let s = Schedule::new(&[phase(10, 100.0, 100.0)]);
+        assert_eq!(s.total(), 1000);
+        assert_eq!(s.intended_offset(0), Duration::ZERO);
+        assert_eq!(s.intended_offset(50), Duration::from_millis(500));
+        assert_eq!(s.intended_offset(999), Duration::from_millis(9990));
+    }
+
+    #[test]
+    fn ramp_matches_the_integral_of_its_rate() {
+        // 0 -> 200 rec/s over 10 s: 1000 records; half of them in the last 2.93 s
+        let s = Schedule::new(&[phase(10, 1.0, 199.0)]);
+        assert_eq!(s.total(), 1000);
+        // records by time t: t + 9.9 t^2 = 250 at t ~= 4.975 s
+        let t = s.intended_offset(250).as_secs_f64();
+        assert!((t - 4.975).abs() < 0.01, "{t}");
+        // monotone, and inside the phase
+        let mut last = Duration::ZERO;
+        for i in 0..1000 {
+            let o = s.intended_offset(i);
+            assert!(o >= last && o <= Duration::from_secs(10));
+            last = o;
+        }
+    }
+
+    #[test]
+    fn ramp_down_and_phases_back_to_back() {
+        let s = Schedule::new(&[phase(2, 100.0, 100.0), phase(10, 1000.0, 100.0)]);
+        assert_eq!(s.phases[1].first, 200);
+        assert_eq!(s.total(), 200 + 5500);
+        assert_eq!(s.phase_of(199), 0);
+        assert_eq!(s.phase_of(200), 1);
+        assert_eq!(s.phase_of(10_000), 1);
+        assert_eq!(s.intended_offset(200), Duration::from_secs(2));
+        assert_eq!(s.phase_at(Duration::from_millis(2500)), 1);
+        assert_eq!(s.phase_at(Duration::from_secs(60)), 1);
+        assert!(s.intended_offset(5699) <= Duration::from_secs(12));
+    }
+}
