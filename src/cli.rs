@@ -291,3 +291,73 @@ async fn run(args: RunArgs) -> anyhow::Result<i32> {
     }
     Ok(EXIT_OK)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scenario() -> Scenario {
+        let text = "[[phase]]\nduration = \"10s\"\nrate = 100\n[[phase]]\nduration = \"30s\"\nrate = { from = 1000, to = 200 }\n";
+        scenario::parse(text, "t.toml", "t").expect("valid")
+    }
+
+    fn args(extra: &[&str]) -> RunArgs {
+        let mut argv = vec!["kbench", "run", "t.toml"];
+        argv.extend(extra);
+        match Cli::parse_from(argv).command {
+            Command::Run(a) => a,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn duration_scales_phases_to_the_total() {
+        let s = apply_overrides(scenario(), &args(&["--duration", "20s"])).expect("ok");
+        assert_eq!(s.phase[0].duration, Duration::from_secs(5));
+        assert_eq!(s.phase[1].duration, Duration::from_secs(15));
+    }
+
+    #[test]
+    fn rate_multiplies_or_sets_the_peak() {
+        let s = apply_overrides(scenario(), &args(&["--rate", "2x"])).expect("ok");
+        assert_eq!(
+            s.phase[0].rate,
+            Rate {
+                from: 200.0,
+                to: 200.0
+            }
+        );
+        let s = apply_overrides(scenario(), &args(&["--rate", "500"])).expect("ok");
+        assert_eq!(
+            s.phase[1].rate,
+            Rate {
+                from: 500.0,
+                to: 100.0
+            }
+        );
+        assert_eq!(s.phase[0].rate.from, 50.0);
+        assert!(parse_rate_arg("0").is_err() && parse_rate_arg("fast").is_err());
+    }
+
+    #[test]
+    fn endpoint_stream_and_seed_flags_override() {
+        let s = apply_overrides(
+            scenario(),
+            &args(&[
+                "--endpoint",
+                "http://127.0.0.1:4567/",
+                "--stream",
+                "other",
+                "--seed",
+                "9",
+            ]),
+        )
+        .expect("ok");
+        assert_eq!(
+            s.target.endpoint,
+            Endpoint::Url("http://127.0.0.1:4567".into())
+        );
+        assert_eq!(s.target.stream, "other");
+        assert_eq!(s.seed, 9);
+    }
+}

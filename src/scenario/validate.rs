@@ -83,7 +83,7 @@ fn explain_serde_message(message: &str) -> String {
     if let Some(rest) = message.strip_prefix("unknown field `") {
         let parts: Vec<&str> = rest.split('`').collect();
         let word = parts[0];
-        let known: Vec<&str> = parts.iter().skip(1).step_by(2).copied().collect();
+        let known: Vec<&str> = parts.iter().skip(2).step_by(2).copied().collect();
         let hint = suggest(word, &known);
         let hint = if hint.is_empty() {
             "; remove it or check the spelling".to_string()

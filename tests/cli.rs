@@ -1,0 +1,316 @@
+//! The kbench binary as a user meets it: messages and exit codes.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use std::path::{Path, PathBuf};
+
+const GOOD: &str = r#"name = "cli"
+[target]
+shards = 1
+[producer]
+batch_max_records = 100
+[records]
+size = "200B"
+[[phase]]
+duration = "1s"
+rate = 50
+[consumer]
+drain = "10s"
+"#;
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write scenario");
+    path
+}
+
+fn kbench() -> Command {
+    Command::cargo_bin("kbench").expect("the kbench binary")
+}
+
+/// Validating `text` fails with exit 1 and a message holding `file:line`, the key and `hint`.
+fn rejects(text: &str, line: usize, key: &str, hint: &str) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write(dir.path(), "bad.toml", text);
+    let location = format!("{}:{line}:", path.display());
+    kbench()
+        .arg("validate")
+        .arg(&path)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(location))
+        .stderr(predicate::str::contains(format!("`{key}`")))
+        .stderr(predicate::str::contains(hint))
+        .stderr(predicate::str::contains("panicked").not());
+}
+
+#[test]
+fn unknown_key_suggests_the_nearest() {
+    rejects(
+        &GOOD.replace("batch_max_records", "batch_max_recods"),
+        5,
+        "producer.batch_max_recods",
+        "did you mean `batch_max_records`?",
+    );
+}
+
+#[test]
+fn negative_rate() {
+    rejects(
+        &GOOD.replace("rate = 50", "rate = -50"),
+        10,
+        "phase[1].rate",
+        "greater than 0",
+    );
+}
+
+#[test]
+fn batch_of_501() {
+    rejects(
+        &GOOD.replace("batch_max_records = 100", "batch_max_records = 501"),
+        5,
+        "producer.batch_max_records",
+        "1 to 500",
+    );
+}
+
+#[test]
+fn record_over_one_mib() {
+    rejects(
+        &GOOD.replace("size = \"200B\"", "size = \"1MiB\""),
+        7,
+        "records.size",
+        "1MiB record limit",
+    );
+}
+
+#[test]
+fn missing_phases() {
+    let text =
+        GOOD.split("[[phase]]").next().expect("head").to_string() + "[consumer]\ndrain = \"1s\"\n";
+    rejects(&text, 1, "phase", "add at least one [[phase]]");
+}
+
+#[test]
+fn unreadable_file() {
+    kbench()
+        .args(["validate", "no/such/scenario.toml"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "cannot read scenario file `no/such/scenario.toml`",
+        ));
+    kbench()
+        .args(["run", "no/such/scenario.toml"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("no/such/scenario.toml"));
+}
+
+#[test]
+fn validate_prints_the_effective_scenario() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write(dir.path(), "good.toml", GOOD);
+    kbench()
+        .arg("validate")
+        .arg(&path)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("max_attempts = 5"))
+        .stdout(predicate::str::contains("stream = \"kbench-cli\""));
+}
+
+#[test]
+fn shipped_scenarios_validate() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("scenarios/")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 3);
+    kbench().arg("validate").args(&files).assert().success();
+}
+
+#[test]
+fn a_run_prints_json_and_an_slo_breach_exits_2() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ok = write(dir.path(), "ok.toml", GOOD);
+    let out = kbench()
+        .args(["run", "--quiet", "--json", "--out"])
+        .arg(dir.path().join("results"))
+        .arg(&ok)
+        .output()
+        .expect("run kbench");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("--json prints JSON");
+    assert_eq!(json["accounting"]["scheduled"], 50);
+    assert_eq!(json["accounting"]["lost"], 0);
+
+    // no PutRecords call answers within a microsecond: the put_p99 SLO is breached
+    let breach = write(
+        dir.path(),
+        "breach.toml",
+        &format!("{GOOD}[slo]\nput_p99 = \"1us\"\nmax_lost = 0\n"),
+    );
+    kbench()
+        .args(["run", "--quiet", "--out"])
+        .arg(dir.path().join("results"))
+        .arg(&breach)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("SLO breached: put_p99"))
+        .stdout(predicate::str::contains("BREACHED"));
+}
+
+#[test]
+fn ctrl_c_stops_drains_and_leaves_a_report_marked_interrupted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let long = write(
+        dir.path(),
+        "long.toml",
+        &GOOD.replace("duration = \"1s\"", "duration = \"60s\""),
+    );
+    let results = dir.path().join("results");
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("kbench"))
+        .args(["run", "--quiet", "--out"])
+        .arg(&results)
+        .arg(&long)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn kbench");
+    // wait until the run has started writing its time series, then interrupt it
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let started = std::fs::read_dir(&results)
+            .ok()
+            .and_then(|mut d| d.next())
+            .and_then(|e| std::fs::read_to_string(e.ok()?.path().join("timeseries.csv")).ok())
+            .is_some_and(|t| t.lines().count() >= 3);
+        if started {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill -INT");
+    assert!(status.success());
+    let out = child.wait_with_output().expect("kbench exits");
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let run_dir = std::fs::read_dir(&results)
+        .expect("results")
+        .next()
+        .expect("a run dir")
+        .expect("entry")
+        .path();
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run_dir.join("run.json")).expect("run.json"))
+            .expect("JSON");
+    assert_eq!(json["status"], "interrupted");
+    let a = &json["accounting"];
+    let n = |k: &str| a[k].as_u64().expect("a count");
+    assert!(n("scheduled") < 3000, "the run stopped early");
+    assert_eq!(n("scheduled"), n("acknowledged") + n("given_up"));
+    assert_eq!(n("lost"), 0);
+}
+
+/// `kbench run --endpoint aws` with an environment that has no region or no credentials.
+/// IMDS is disabled so nothing leaves the machine.
+fn aws_run(dir: &Path, region: Option<&str>) -> assert_cmd::assert::Assert {
+    let path = write(dir, "aws.toml", GOOD);
+    let mut cmd = kbench();
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", dir)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", dir.join("no-config"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", dir.join("no-credentials"))
+        .args(["run", "--quiet", "--endpoint", "aws", "--out"])
+        .arg(dir.join("results"))
+        .arg(&path);
+    if let Some(r) = region {
+        cmd.env("AWS_REGION", r);
+    }
+    cmd.assert()
+}
+
+#[test]
+fn aws_without_a_region_says_what_to_set() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    aws_run(dir.path(), None)
+        .code(1)
+        .stderr(predicate::str::contains(
+            "no AWS region found: set AWS_REGION",
+        ));
+}
+
+#[test]
+fn aws_without_credentials_says_what_to_set() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    aws_run(dir.path(), Some("eu-west-1"))
+        .code(1)
+        .stderr(predicate::str::contains("no AWS credentials found"))
+        .stderr(predicate::str::contains("AWS_ACCESS_KEY_ID"));
+}
+
+#[test]
+fn serve_answers_kinesis_calls_on_loopback() {
+    use std::io::{BufRead, BufReader};
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("kbench"))
+        .args(["serve", "--port", "0"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn kbench serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut first = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut first)
+        .expect("a line");
+    let url = first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://127.0.0.1:"))
+        .expect("the URL is printed")
+        .to_string();
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let streams = rt.block_on(async {
+        let client =
+            kbench::endpoint::client::build(&kbench::scenario::Endpoint::Url(url), None, None)
+                .await
+                .expect("client");
+        client
+            .create_stream()
+            .stream_name("s1")
+            .shard_count(1)
+            .send()
+            .await
+            .expect("CreateStream");
+        client
+            .list_streams()
+            .send()
+            .await
+            .expect("ListStreams")
+            .stream_names()
+            .to_vec()
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(streams, vec!["s1".to_string()]);
+}

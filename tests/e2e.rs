@@ -1,0 +1,232 @@
+//! End-to-end runs on the embedded endpoint, in-process, on 127.0.0.1 with OS-chosen ports.
+//!
+//! Rates and durations are small so the checks hold on a loaded 2-core machine; tolerances are
+//! stated where a rate is compared.
+
+use kbench::endpoint::embedded::EmbeddedOptions;
+use kbench::report::RunSummary;
+use kbench::runner::{self, RunOutcome, RunSettings};
+use std::path::Path;
+use tokio_util::sync::CancellationToken;
+
+fn scenario(text: &str) -> kbench::scenario::Scenario {
+    kbench::scenario::parse(text, "test.toml", "test").unwrap_or_else(|e| panic!("{e}"))
+}
+
+async fn run(text: &str, out: &Path) -> RunOutcome {
+    let settings = RunSettings {
+        out: out.to_path_buf(),
+        progress: false,
+        embedded: EmbeddedOptions::default(),
+    };
+    runner::run(&scenario(text), &settings, CancellationToken::new())
+        .await
+        .unwrap_or_else(|e| panic!("run failed: {e:#}"))
+}
+
+fn clean_scenario(api: &str) -> String {
+    format!(
+        r#"
+name = "clean-{api}"
+[target]
+stream = "clean-{api}"
+shards = 2
+[producer]
+api = "{api}"
+in_flight = 8
+linger = "10ms"
+[records]
+size = "256B"
+keys = {{ dist = "uniform", count = 100 }}
+[[phase]]
+name = "warm"
+duration = "1s"
+rate = 200
+measure = false
+[[phase]]
+name = "main"
+duration = "3s"
+rate = 400
+[consumer]
+drain = "20s"
+"#
+    )
+}
+
+/// The checks every clean run must pass.
+fn assert_clean(s: &RunSummary) {
+    let a = &s.accounting;
+    assert_eq!(s.status, "completed");
+    assert_eq!(a.scheduled, 200 + 1200, "every offered record is scheduled");
+    assert_eq!(a.acknowledged, a.scheduled, "{a:?}");
+    assert_eq!(a.given_up, 0);
+    assert_eq!(a.received, a.acknowledged, "{a:?}");
+    assert_eq!(a.lost, 0);
+    assert_eq!(a.duplicates, 0);
+    assert!(a.holds);
+    let total = s.total().expect("a total row");
+    assert_eq!(total.phase, "total");
+    assert_eq!(
+        total.counters.acknowledged, 1200,
+        "the warm-up is not measured"
+    );
+    // the achieved rate tracks the schedule: all 1,200 records within the phase's 3 s
+    // (a late tail would stretch active_s and lower the rate)
+    assert!(
+        (total.achieved_rps - 400.0).abs() / 400.0 < 0.10,
+        "achieved {} rec/s for 400 offered",
+        total.achieved_rps
+    );
+    for l in [&total.put, &total.e2e, &total.put_service] {
+        assert!(l.count > 0);
+        assert!(
+            l.p50_ms > 0.0 && l.p50_ms <= l.p99_ms && l.p99_ms <= l.max_ms,
+            "{l:?}"
+        );
+    }
+    assert!(
+        total.e2e.p50_ms >= total.put.p50_ms * 0.5,
+        "records are read after they are written"
+    );
+}
+
+fn assert_report_files(dir: &Path, s: &RunSummary) {
+    let summary = csv::Reader::from_path(dir.join("summary.csv")).expect("summary.csv");
+    let rows: Vec<csv::StringRecord> = summary
+        .into_records()
+        .map(|r| r.expect("a csv row"))
+        .collect();
+    assert_eq!(rows.len(), s.phases.len());
+    assert_eq!(&rows.last().expect("rows")[0], "total");
+
+    let mut ts = csv::Reader::from_path(dir.join("timeseries.csv")).expect("timeseries.csv");
+    let headers = ts.headers().expect("headers").clone();
+    let ack_col = headers
+        .iter()
+        .position(|h| h == "acknowledged")
+        .expect("acknowledged column");
+    let acked: u64 = ts
+        .records()
+        .map(|r| r.expect("row")[ack_col].parse::<u64>().expect("a count"))
+        .sum();
+    assert_eq!(
+        acked, s.accounting.acknowledged,
+        "the time series adds up to the total"
+    );
+
+    let latency = std::fs::read_to_string(dir.join("latency.csv")).expect("latency.csv");
+    assert!(
+        latency.lines().any(|l| l.starts_with("e2e,100.")),
+        "the e2e spectrum ends at 100%"
+    );
+
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("run.json")).expect("run.json"))
+            .expect("valid JSON");
+    assert_eq!(json["status"], "completed");
+    assert_eq!(
+        json["accounting"]["acknowledged"],
+        s.accounting.acknowledged
+    );
+    assert_eq!(json["effective_scenario"]["target"]["shards"], 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn put_records_run_is_clean_and_reported() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let outcome = run(&clean_scenario("put_records"), out.path()).await;
+    assert_clean(&outcome.summary);
+    assert_report_files(&outcome.dir, &outcome.summary);
+    let total = outcome.summary.total().expect("total");
+    assert!(
+        total.counters.calls < total.counters.acknowledged,
+        "PutRecords batches several records per call"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn put_record_run_is_clean() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let outcome = run(&clean_scenario("put_record"), out.path()).await;
+    assert_clean(&outcome.summary);
+    let total = outcome.summary.total().expect("total");
+    assert_eq!(
+        total.counters.calls, total.counters.attempts,
+        "one call per record"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_the_shard_limit_is_throttled_retried_and_accounted_for() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let text = r#"
+name = "over"
+[target]
+stream = "over"
+shards = 1
+[producer]
+in_flight = 4
+linger = "20ms"
+max_attempts = 30
+backoff = { base = "50ms", max = "500ms" }
+[records]
+size = "100B"
+[[phase]]
+duration = "4s"
+rate = 2000
+[consumer]
+drain = "30s"
+"#;
+    let outcome = run(text, out.path()).await;
+    let s = &outcome.summary;
+    let a = &s.accounting;
+    let total = s.total().expect("total");
+    assert!(
+        total.counters.throttled > 0,
+        "offering 2x the limit must throttle"
+    );
+    assert!(total.counters.retried > 0, "throttled records are retried");
+    assert_eq!(a.scheduled, 8000);
+    assert_eq!(a.scheduled, a.acknowledged + a.given_up, "{a:?}");
+    assert_eq!(a.received, a.acknowledged);
+    assert_eq!(a.lost, 0);
+    // one shard accepts 1,000 records/s; the first and last seconds are partial windows
+    assert!(
+        (800.0..=1100.0).contains(&total.achieved_rps),
+        "accepted {} rec/s on one shard",
+        total.achieved_rps
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_existing_stream_with_another_shard_count_is_reported() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let settings = RunSettings {
+        out: out.path().to_path_buf(),
+        progress: false,
+        embedded: EmbeddedOptions::default(),
+    };
+    let server = kbench::endpoint::embedded::Embedded::start(0, &settings.embedded)
+        .await
+        .expect("embedded endpoint");
+    let url = server.url();
+    let first = clean_scenario("put_records")
+        .replace(
+            "[target]",
+            &format!("[target]\nendpoint = \"{url}\"\ndelete_after = false"),
+        )
+        .replace("duration = \"3s\"", "duration = \"1s\"");
+    let outcome = runner::run(&scenario(&first), &settings, CancellationToken::new()).await;
+    assert!(outcome.is_ok());
+    let second = first.replace("shards = 2", "shards = 3");
+    let err = runner::run(&scenario(&second), &settings, CancellationToken::new())
+        .await
+        .err()
+        .expect("a shard-count mismatch is an error");
+    let msg = format!("{err:#}");
+    assert!(
+        msg.contains("exists with 2 open shards but the scenario asks for 3"),
+        "{msg}"
+    );
+    server.shutdown().await;
+}
