@@ -435,6 +435,8 @@ struct ProgressInner {
     multi: MultiProgress,
     bars: Vec<ProgressBar>,
     started: Mutex<Vec<bool>>,
+    /// Set once the producer is done: what the drain is waiting for.
+    draining: Mutex<Option<String>>,
 }
 
 impl Progress {
@@ -462,6 +464,7 @@ impl Progress {
                 multi,
                 started: Mutex::new(vec![false; bars.len()]),
                 bars,
+                draining: Mutex::new(None),
             })),
         }
     }
@@ -469,8 +472,16 @@ impl Progress {
     fn update(&self, row: &Row, collector: &Collector) {
         let Some(inner) = &self.inner else { return };
         let mut started = inner.started.lock().unwrap_or_else(|e| e.into_inner());
+        let current = collector
+            .phases
+            .iter()
+            .rposition(|s| s.counters.scheduled > 0);
+        let producing = current.is_some_and(|c| {
+            collector.phases[c].counters.scheduled < inner.bars[c].length().unwrap_or(0)
+        });
         for (i, (bar, total)) in inner.bars.iter().zip(&collector.phases).enumerate() {
-            if total.counters.scheduled == 0 {
+            let c = &total.counters;
+            if c.scheduled == 0 {
                 continue;
             }
             if !started[i] {
@@ -478,28 +489,37 @@ impl Progress {
                 let added = inner.multi.add(bar.clone());
                 added.set_draw_target(ProgressDrawTarget::stdout());
             }
-            bar.set_position(total.counters.scheduled);
+            bar.set_position(c.scheduled);
+            let mut msg = format!(
+                "acked {}  throttled {}  gave up {}",
+                c.acknowledged,
+                c.throttled,
+                c.given_up()
+            );
+            if Some(i) == current && producing {
+                let secs = row.length.as_secs_f64().max(1e-9);
+                msg = format!(
+                    "{:>6.0} rec/s  put p99 {:>6.1}ms  {msg}",
+                    row.stats.counters.acknowledged as f64 / secs,
+                    row.stats.put_response.quantile(0.99).as_secs_f64() * 1000.0
+                );
+            }
+            bar.set_message(msg);
         }
-        let c = &row.stats.counters;
-        let secs = row.length.as_secs_f64().max(1e-9);
-        let msg = format!(
-            "{:>7.0} rec/s  acked {}  throttled {}  put p99 {:.1}ms",
-            c.acknowledged as f64 / secs,
-            collector.all_counters().acknowledged,
-            collector.all_counters().throttled,
-            row.stats.put_response.quantile(0.99).as_secs_f64() * 1000.0
-        );
-        let current = collector
-            .phases
-            .iter()
-            .rposition(|s| s.counters.scheduled > 0)
-            .unwrap_or(0);
-        inner.bars[current].set_message(msg);
+        let draining = inner.draining.lock().unwrap_or_else(|e| e.into_inner());
+        if let (Some(text), Some(c)) = (draining.as_ref(), current) {
+            let all = collector.all_counters();
+            inner.bars[c].set_message(format!(
+                "{text}: {} of {} acknowledged records read back",
+                all.received_distinct(),
+                all.acknowledged
+            ));
+        }
     }
 
     fn message(&self, text: &str) {
-        if let Some(bar) = self.inner.as_ref().and_then(|i| i.bars.last()) {
-            bar.set_message(text.to_string());
+        if let Some(inner) = &self.inner {
+            *inner.draining.lock().unwrap_or_else(|e| e.into_inner()) = Some(text.to_string());
         }
     }
 

@@ -38,6 +38,8 @@ pub struct Row {
     pub phase: String,
     /// Length of the interval.
     pub length: Duration,
+    /// Records the schedule offered in the interval (whether or not the generator kept up).
+    pub offered: u64,
     pub stats: Stats,
 }
 
@@ -78,10 +80,17 @@ impl Collector {
             .phase_at(elapsed.saturating_sub(Duration::from_millis(1)))]
         .name
         .clone();
+        // nothing is due before the run starts; after that, what the last interval counted
+        let due_before = if self.last.is_zero() {
+            0
+        } else {
+            self.schedule.due_by(self.last)
+        };
         let row = Row {
             elapsed,
             phase,
             length: elapsed.saturating_sub(self.last),
+            offered: self.schedule.due_by(elapsed).saturating_sub(due_before),
             stats: interval,
         };
         self.last = elapsed;

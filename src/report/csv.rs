@@ -179,7 +179,7 @@ impl TimeseriesWriter {
             format!("{:.3}", row.elapsed.as_secs_f64()),
             row.phase.clone(),
             format!("{secs:.3}"),
-            format!("{:.1}", c.scheduled as f64 / secs),
+            format!("{:.1}", row.offered as f64 / secs),
             format!("{:.1}", c.acknowledged as f64 / secs),
             format!("{:.1}", c.received_distinct() as f64 / secs),
         ];

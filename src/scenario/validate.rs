@@ -38,7 +38,8 @@ fn render(file: &str, issues: &[Issue]) -> String {
         .iter()
         .map(|i| format!("{file}:{}:{}: `{}`: {}", i.line, i.col, i.key, i.message))
         .collect::<Vec<_>>()
-        .join("\n")
+        // the caller prints the first "error: "; every further problem gets its own
+        .join("\nerror: ")
 }
 
 /// Reads and validates a scenario file.

@@ -99,6 +99,21 @@ impl Schedule {
         i.min(self.phases.len().saturating_sub(1))
     }
 
+    /// How many records are due by `elapsed` (intended send time at or before it).
+    pub fn due_by(&self, elapsed: Duration) -> u64 {
+        let p = &self.phases[self.phase_at(elapsed)];
+        if elapsed < p.start {
+            return p.first;
+        }
+        let t = (elapsed - p.start)
+            .as_secs_f64()
+            .min(p.duration.as_secs_f64());
+        let d = p.duration.as_secs_f64();
+        let n = p.from * t + (p.to - p.from) * t * t / (2.0 * d);
+        // a small tolerance: a record is due at its own (nanosecond-rounded) intended time
+        p.first + (((n + 1e-6).floor() as u64) + 1).min(p.count)
+    }
+
     /// Intended send time of record `index`, as an offset from the run's start.
     pub fn intended_offset(&self, index: u64) -> Duration {
         let p = &self.phases[self.phase_of(index)];
@@ -158,5 +173,17 @@ mod tests {
         assert_eq!(s.phase_at(Duration::from_millis(2500)), 1);
         assert_eq!(s.phase_at(Duration::from_secs(60)), 1);
         assert!(s.intended_offset(5699) <= Duration::from_secs(12));
+    }
+
+    #[test]
+    fn due_by_counts_records_whose_time_has_come() {
+        let s = Schedule::new(&[phase(2, 100.0, 100.0), phase(10, 1000.0, 100.0)]);
+        assert_eq!(s.due_by(Duration::ZERO), 1);
+        assert_eq!(s.due_by(Duration::from_millis(995)), 100);
+        assert_eq!(s.due_by(Duration::from_secs(60)), s.total());
+        for i in [0, 150, 199, 200, 201, 3000, 5699] {
+            let t = s.intended_offset(i);
+            assert!(s.due_by(t) > i, "record {i} is due at its own time");
+        }
     }
 }
