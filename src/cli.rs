@@ -187,6 +187,13 @@ pub fn apply_overrides(mut s: Scenario, args: &RunArgs) -> anyhow::Result<Scenar
     Ok(s)
 }
 
+/// Prints a line to stdout; a closed pipe (`kbench serve | head -1`) is not an error.
+fn out(text: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{text}").and_then(|_| stdout.flush());
+}
+
 /// Parses the command line, runs it, and returns the process exit code.
 pub async fn main() -> i32 {
     let cli = Cli::parse();
@@ -212,7 +219,7 @@ fn validate(files: &[PathBuf]) -> i32 {
     for f in files {
         match scenario::load(f) {
             Ok(s) => {
-                println!("# {}: ok\n{}", f.display(), s.to_toml());
+                out(&format!("# {}: ok\n{}", f.display(), s.to_toml()));
             }
             Err(e) => {
                 eprintln!("error: {e}");
@@ -225,16 +232,16 @@ fn validate(files: &[PathBuf]) -> i32 {
 
 async fn serve(port: u16, options: EmbeddedOptions) -> anyhow::Result<i32> {
     let server = Embedded::start(port, &options).await?;
-    println!(
+    out(&format!(
         "kbench: embedded Kinesis endpoint on {} (shard limits {}, keeps at most {}); Ctrl-C stops it",
         server.url(),
         if options.enforce_limits { "on" } else { "off" },
         units::format_size(options.max_retained_bytes)
-    );
-    println!(
+    ));
+    out(&format!(
         "  try: aws kinesis list-streams --endpoint-url {} --region us-east-1",
         server.url()
-    );
+    ));
     tokio::signal::ctrl_c()
         .await
         .context("cannot listen for Ctrl-C")?;
@@ -271,9 +278,9 @@ async fn run(args: RunArgs) -> anyhow::Result<i32> {
             scenario: &scenario,
             measured: &Default::default(),
         };
-        println!("{}", crate::report::json::summary_json(&report)?);
+        out(&crate::report::json::summary_json(&report)?);
     } else {
-        print!("{}", summary::render(&outcome.summary, &dir));
+        out(summary::render(&outcome.summary, &dir).trim_end());
     }
     if outcome.interrupted {
         return Ok(EXIT_INTERRUPTED);

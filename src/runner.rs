@@ -23,6 +23,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
+/// How long an interrupted run waits for the consumer to catch up.
+const INTERRUPTED_DRAIN: Duration = Duration::from_secs(5);
+
 /// How to run, beyond the scenario itself.
 #[derive(Debug, Clone)]
 pub struct RunSettings {
@@ -224,30 +227,35 @@ async fn run_on_stream(
     pool::run(ctx, &registry, cancel.clone()).await;
 
     // drain: wait for every acknowledged record to be read back, up to the drain period
-    let interrupted = cancel.is_cancelled();
+    // (a Ctrl-C during the drain cuts what is left of it to the interrupted drain)
     if scenario.consumer.enabled {
-        let drain = if interrupted {
-            scenario.consumer.drain.min(Duration::from_secs(5))
-        } else {
-            scenario.consumer.drain
-        };
+        let drain = scenario.consumer.drain;
         progress.message(&format!(
             "draining (up to {})",
             crate::scenario::units::format_duration(drain)
         ));
-        let until = Instant::now() + drain;
+        let began = Instant::now();
         loop {
             let all_read = {
                 let acked = acked.lock().unwrap_or_else(|e| e.into_inner());
                 let received = verifier.received.lock().unwrap_or_else(|e| e.into_inner());
                 acked.intersection_len(&received) >= acked.len()
             };
-            if all_read || Instant::now() >= until {
+            let limit = if cancel.is_cancelled() {
+                drain.min(INTERRUPTED_DRAIN)
+            } else {
+                drain
+            };
+            if all_read || began.elapsed() >= limit {
                 break;
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+                _ = cancel.cancelled() => {}
+            }
         }
     }
+    let interrupted = cancel.is_cancelled();
     consumer_stop.cancel();
     for r in readers {
         let _ = r.await;
@@ -307,26 +315,17 @@ fn fill_summary(
         .zip(&collector.phases)
         .map(|(plan, stats)| PhaseSummary::of_plan(plan, stats))
         .collect();
-    let measured_plans: Vec<_> = schedule.phases.iter().filter(|p| p.measure).collect();
-    let duration: f64 = measured_plans
+    // the total adds up the measured phases (a warm-up between them does not count)
+    let measured_phases: Vec<&PhaseSummary> = summary.phases.iter().filter(|p| p.measure).collect();
+    let duration: f64 = measured_phases.iter().map(|p| p.duration_s).sum();
+    let active: f64 = measured_phases.iter().map(|p| p.active_s).sum();
+    let offered: u64 = schedule
+        .phases
         .iter()
-        .map(|p| p.duration.as_secs_f64())
+        .filter(|p| p.measure)
+        .map(|p| p.count)
         .sum();
-    let offered: u64 = measured_plans.iter().map(|p| p.count).sum();
-    // measured phases may have a warm-up between them; the total spans from the first to the last
-    let first = measured_plans
-        .first()
-        .map_or(0.0, |p| p.start.as_secs_f64());
-    let last_end = measured_plans
-        .last()
-        .map_or(0.0, |p| (p.start + p.duration).as_secs_f64());
-    let span = (last_end - first).max(duration);
-    let mut total = PhaseSummary::new("total", true, first, span, offered, measured);
-    total.offered_rps = if duration > 0.0 {
-        offered as f64 / duration
-    } else {
-        0.0
-    };
+    let total = PhaseSummary::new("total", true, duration, active, offered, measured);
     summary.phases.push(total);
 
     let all = collector.all_counters();

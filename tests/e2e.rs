@@ -24,7 +24,7 @@ async fn run(text: &str, out: &Path) -> RunOutcome {
         .unwrap_or_else(|e| panic!("run failed: {e:#}"))
 }
 
-fn clean_scenario(api: &str) -> String {
+fn clean_scenario(api: &str, in_flight: u32) -> String {
     format!(
         r#"
 name = "clean-{api}"
@@ -33,7 +33,7 @@ stream = "clean-{api}"
 shards = 2
 [producer]
 api = "{api}"
-in_flight = 8
+in_flight = {in_flight}
 linger = "10ms"
 [records]
 size = "256B"
@@ -70,10 +70,10 @@ fn assert_clean(s: &RunSummary) {
         total.counters.acknowledged, 1200,
         "the warm-up is not measured"
     );
-    // the achieved rate tracks the schedule: all 1,200 records within the phase's 3 s
-    // (a late tail would stretch active_s and lower the rate)
+    // the achieved rate tracks the schedule (within 15%): the records are acknowledged within
+    // about the phase's 3 s (a late tail would stretch active_s and lower the rate)
     assert!(
-        (total.achieved_rps - 400.0).abs() / 400.0 < 0.10,
+        (total.achieved_rps - 400.0).abs() / 400.0 < 0.15,
         "achieved {} rec/s for 400 offered",
         total.achieved_rps
     );
@@ -134,7 +134,7 @@ fn assert_report_files(dir: &Path, s: &RunSummary) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn put_records_run_is_clean_and_reported() {
     let out = tempfile::tempdir().expect("tempdir");
-    let outcome = run(&clean_scenario("put_records"), out.path()).await;
+    let outcome = run(&clean_scenario("put_records", 8), out.path()).await;
     assert_clean(&outcome.summary);
     assert_report_files(&outcome.dir, &outcome.summary);
     let total = outcome.summary.total().expect("total");
@@ -147,7 +147,7 @@ async fn put_records_run_is_clean_and_reported() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn put_record_run_is_clean() {
     let out = tempfile::tempdir().expect("tempdir");
-    let outcome = run(&clean_scenario("put_record"), out.path()).await;
+    let outcome = run(&clean_scenario("put_record", 32), out.path()).await;
     assert_clean(&outcome.summary);
     let total = outcome.summary.total().expect("total");
     assert_eq!(
@@ -210,7 +210,7 @@ async fn an_existing_stream_with_another_shard_count_is_reported() {
         .await
         .expect("embedded endpoint");
     let url = server.url();
-    let first = clean_scenario("put_records")
+    let first = clean_scenario("put_records", 8)
         .replace(
             "[target]",
             &format!("[target]\nendpoint = \"{url}\"\ndelete_after = false"),
@@ -229,4 +229,89 @@ async fn an_existing_stream_with_another_shard_count_is_reported() {
         "{msg}"
     );
     server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interrupting_a_backlogged_run_accounts_for_every_offered_record() {
+    let out = tempfile::tempdir().expect("tempdir");
+    // 3x one shard's limit with two request slots: the scheduler is blocked behind busy workers
+    let text = r#"
+name = "backlog"
+[target]
+stream = "backlog"
+shards = 1
+[producer]
+in_flight = 2
+max_attempts = 50
+backoff = { base = "100ms", max = "400ms" }
+[records]
+size = "100B"
+[[phase]]
+duration = "60s"
+rate = 3000
+[consumer]
+drain = "30s"
+"#;
+    let settings = RunSettings {
+        out: out.path().to_path_buf(),
+        progress: false,
+        embedded: EmbeddedOptions::default(),
+    };
+    let cancel = CancellationToken::new();
+    let trigger = cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+        trigger.cancel();
+    });
+    let began = std::time::Instant::now();
+    let outcome = runner::run(&scenario(text), &settings, cancel)
+        .await
+        .unwrap_or_else(|e| panic!("run failed: {e:#}"));
+    assert!(
+        began.elapsed() < std::time::Duration::from_secs(30),
+        "the run stopped early"
+    );
+    let a = &outcome.summary.accounting;
+    assert!(outcome.interrupted);
+    assert_eq!(outcome.summary.status, "interrupted");
+    assert_eq!(a.scheduled, a.acknowledged + a.given_up, "{a:?}");
+    assert!(a.given_up_interrupted > 0, "{a:?}");
+    // everything the schedule offered before the interruption is counted: about 3 s x 3,000
+    assert!(a.scheduled >= 8000, "{a:?}");
+    assert_eq!(a.lost, 0, "{a:?}");
+}
+
+/// Real Kinesis, opt-in: `KBENCH_AWS_TESTS=1 cargo test --release -- --ignored real_aws`.
+/// Creates a 1-shard stream `kbench-test-<random>`, runs 5 s at 100 records/s, deletes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "talks to real AWS and costs money; run with KBENCH_AWS_TESTS=1 and --ignored"]
+async fn real_aws_run_is_clean() {
+    assert_eq!(
+        std::env::var("KBENCH_AWS_TESTS").as_deref(),
+        Ok("1"),
+        "set KBENCH_AWS_TESTS=1 (and AWS credentials and region) to run this test"
+    );
+    let out = tempfile::tempdir().expect("tempdir");
+    let text = format!(
+        r#"
+name = "aws-smoke"
+[target]
+endpoint = "aws"
+stream = "kbench-test-{:08x}"
+shards = 1
+[records]
+size = "256B"
+[[phase]]
+duration = "5s"
+rate = 100
+[consumer]
+drain = "60s"
+"#,
+        rand::random::<u32>()
+    );
+    let outcome = run(&text, out.path()).await;
+    let a = &outcome.summary.accounting;
+    assert_eq!(a.acknowledged, 500, "{a:?}");
+    assert_eq!(a.received, 500, "{a:?}");
+    assert_eq!(a.lost, 0);
 }

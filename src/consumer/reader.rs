@@ -16,6 +16,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
+/// Longest a GetRecords or GetShardIterator call may take before it is abandoned and retried.
+const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// A shard and where reading it starts.
 pub struct Cursor {
     pub shard_id: String,
@@ -78,13 +81,20 @@ pub async fn read_shard(ctx: ReaderContext, cursor: Cursor, slot: Slot, stop: Ca
     let mut backoff = ctx.poll_interval;
     while !stop.is_cancelled() {
         let called = Instant::now();
-        let result = ctx
+        let call = ctx
             .client
             .get_records()
             .shard_iterator(&iterator)
             .limit(GET_RECORDS_MAX_RECORDS)
-            .send()
-            .await;
+            .send();
+        // a stalled connection must not keep the run from ending
+        let result = tokio::select! {
+            r = tokio::time::timeout(CALL_TIMEOUT, call) => match r {
+                Ok(r) => r.map_err(|e| e.code().unwrap_or("RequestError").to_string()),
+                Err(_) => Err("Timeout".to_string()),
+            },
+            _ = stop.cancelled() => break,
+        };
         let now = Instant::now();
         let phase = |b: &mut crate::metrics::interval::Buckets| {
             let p = ctx.verifier_phase(now);
@@ -116,8 +126,7 @@ pub async fn read_shard(ctx: ReaderContext, cursor: Cursor, slot: Slot, stop: Ca
                 }
                 ctx.poll_interval
             }
-            Err(e) => {
-                let code = e.code().unwrap_or("RequestError").to_string();
+            Err(code) => {
                 {
                     let mut buckets = slot.lock();
                     phase(&mut buckets);
@@ -168,5 +177,10 @@ async fn renew(ctx: &ReaderContext, shard_id: &str, last_seq: Option<&str>) -> O
             .starting_sequence_number(seq),
         None => req.shard_iterator_type(ShardIteratorType::Latest),
     };
-    req.send().await.ok()?.shard_iterator().map(str::to_string)
+    tokio::time::timeout(CALL_TIMEOUT, req.send())
+        .await
+        .ok()?
+        .ok()?
+        .shard_iterator()
+        .map(str::to_string)
 }

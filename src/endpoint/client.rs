@@ -21,8 +21,10 @@ pub async fn build(
     region: Option<&str>,
     local_url: Option<&str>,
 ) -> anyhow::Result<Client> {
+    // a guard for every call (stream setup included); puts and reads have tighter ones of their own
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(5))
+        .operation_timeout(Duration::from_secs(120))
         .build();
     let loader = aws_config::defaults(BehaviorVersion::latest())
         .retry_config(RetryConfig::disabled())

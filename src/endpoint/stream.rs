@@ -130,8 +130,11 @@ pub async fn list_shards(client: &Client, name: &str) -> anyhow::Result<Vec<Shar
             Ok(out) => out,
             // some emulators do not know ShardFilter: list all and keep the open ones
             Err(e)
-                if token.is_none() && e.code() == Some("ValidationException")
-                    || e.code() == Some("InvalidArgumentException") =>
+                if token.is_none()
+                    && matches!(
+                        e.code(),
+                        Some("ValidationException" | "InvalidArgumentException")
+                    ) =>
             {
                 client
                     .list_shards()

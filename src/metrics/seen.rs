@@ -57,19 +57,25 @@ impl SeenSet {
         self.len == 0
     }
 
-    /// One past the highest number the bitmap covers.
-    fn end(&self) -> u64 {
-        self.base + 64 * self.words.len() as u64
+    /// The bitmap word that covers numbers 64*w .. 64*w+63 (`base` is always a multiple of 64).
+    fn word(&self, w: u64) -> u64 {
+        let first = self.base / 64;
+        if w < first {
+            u64::MAX
+        } else {
+            self.words.get((w - first) as usize).copied().unwrap_or(0)
+        }
     }
 
-    /// How many members the two sets share.
+    /// How many members the two sets share (word by word: fast enough to call often).
     pub fn intersection_len(&self, other: &SeenSet) -> u64 {
         let low = self.base.min(other.base);
-        let high = self.end().max(other.end());
-        let checked = (low..high)
-            .filter(|&s| self.contains(s) && other.contains(s))
-            .count() as u64;
-        low + checked
+        let end = |s: &SeenSet| s.base / 64 + s.words.len() as u64;
+        let high = end(self).max(end(other));
+        let shared: u64 = (low / 64..high)
+            .map(|w| (self.word(w) & other.word(w)).count_ones() as u64)
+            .sum();
+        low + shared
     }
 }
 
@@ -102,5 +108,13 @@ mod tests {
         b.insert(600); // received but never acknowledged
         assert_eq!(a.intersection_len(&b), 498);
         assert_eq!(b.intersection_len(&a), 498);
+        // far apart bases and windows
+        let mut c = SeenSet::default();
+        for i in 0..100_000 {
+            c.insert(i);
+        }
+        c.insert(200_000);
+        assert_eq!(c.intersection_len(&a), 500);
+        assert_eq!(c.intersection_len(&c), c.len());
     }
 }

@@ -58,7 +58,11 @@ pub async fn run(ctx: ProducerContext, registry: &Registry, cancel: Cancellation
         .collect();
     schedule(&ctx, registry.slot(), tx, &cancel).await;
     for w in workers {
-        let _ = w.await;
+        if let Err(e) = w.await {
+            tracing::error!(
+                "a producer worker failed: {e}; its records in flight are not accounted for"
+            );
+        }
     }
 }
 
@@ -140,13 +144,13 @@ async fn schedule(
             && (batch.is_full() || next_record.is_some() || done || now >= linger_deadline);
         if ready {
             let records = batch.take();
+            // reserve first, so a cancellation while every worker is busy keeps the records here
             tokio::select! {
-                sent = tx.send(records) => {
-                    if let Err(mpsc::error::SendError(records)) = sent {
-                        give_up_interrupted(&slot, records);
-                    }
-                }
-                _ = cancel.cancelled() => {}
+                permit = tx.reserve() => match permit {
+                    Ok(permit) => permit.send(records),
+                    Err(_) => give_up_interrupted(&slot, records),
+                },
+                _ = cancel.cancelled() => give_up_interrupted(&slot, records),
             }
             continue;
         }
@@ -170,6 +174,17 @@ async fn schedule(
     let mut left = batch.take();
     left.extend(next_record);
     give_up_interrupted(&slot, left);
+    // records whose time had come but that a blocked scheduler had not made yet: scheduled,
+    // and given up as interrupted, so the accounting covers everything the schedule offered
+    let due = ctx.schedule.due_by(ctx.start.elapsed()).min(total);
+    if due > next {
+        let mut buckets = slot.lock();
+        for (phase, n) in ctx.schedule.split_by_phase(next..due) {
+            let c = &mut buckets.phase(phase).counters;
+            c.scheduled += n;
+            c.given_up_interrupted += n;
+        }
+    }
 }
 
 fn give_up_interrupted(slot: &Slot, records: Vec<Record>) {
@@ -212,7 +227,7 @@ impl Worker {
                 r.attempts += 1;
                 r.first_sent.get_or_insert(sent_at);
             }
-            let outcomes = send(
+            let sent = send(
                 &self.ctx.client,
                 &self.ctx.stream,
                 p.api,
@@ -220,31 +235,18 @@ impl Worker {
                 p.request_timeout,
             )
             .await;
+            let outcomes = sent.outcomes;
             let done_at = Instant::now();
             let mut retry = Vec::new();
             let mut attempts_made = 0;
             {
                 let mut buckets = self.slot.lock();
-                let calls = if p.api == Api::PutRecord {
-                    pending.len() as u64
-                } else {
-                    1
-                };
-                let call_failed = outcomes.iter().all(|o| *o != Outcome::Acked)
-                    && outcomes.iter().all(|o| o == &outcomes[0]);
-                let first_phase = pending[0].phase;
-                let call_stats = buckets.phase(first_phase);
-                call_stats.counters.calls += calls;
-                if call_failed
-                    && p.api == Api::PutRecords
-                    && matches!(outcomes[0], Outcome::Failed { .. })
-                {
-                    call_stats.counters.call_errors += 1;
-                }
-                // a PutRecord "batch" is one record: service time per call either way
+                let call_stats = buckets.phase(pending[0].phase);
+                call_stats.counters.calls += sent.calls;
+                call_stats.counters.call_errors += sent.call_errors;
                 call_stats
                     .put_service
-                    .record((done_at - sent_at) / calls as u32);
+                    .record((done_at - sent_at) / sent.calls.max(1) as u32);
                 let mut acked = self.ctx.acked.lock().unwrap_or_else(|e| e.into_inner());
                 for (r, outcome) in pending.drain(..).zip(outcomes) {
                     let stats = buckets.phase(r.phase);

@@ -23,9 +23,11 @@ pub enum Outcome {
     Failed { code: String, retryable: bool },
 }
 
+/// Codes that mean "over a rate: try later". LimitExceededException is not one of them: on
+/// writes it is an account or endpoint limit (the embedded endpoint's retained-bytes cap),
+/// counted as a failure.
 const THROTTLING_CODES: &[&str] = &[
     "ProvisionedThroughputExceededException",
-    "LimitExceededException",
     "ThrottlingException",
     "KMSThrottlingException",
 ];
@@ -90,6 +92,16 @@ pub fn outcomes_of_put_records(output: &PutRecordsOutput, sent: usize) -> Vec<Ou
     outcomes
 }
 
+/// The result of one attempt at a batch.
+pub struct Sent {
+    /// One per record, in order.
+    pub outcomes: Vec<Outcome>,
+    /// API calls made.
+    pub calls: u64,
+    /// Calls that failed as a whole (an error response, a transport failure, a timeout).
+    pub call_errors: u64,
+}
+
 /// Sends one attempt of `records` with `api`; a timeout counts as a retryable failure.
 pub async fn send(
     client: &Client,
@@ -97,7 +109,11 @@ pub async fn send(
     api: Api,
     records: &[Record],
     timeout: Duration,
-) -> Vec<Outcome> {
+) -> Sent {
+    let calls = match api {
+        Api::PutRecords => 1,
+        Api::PutRecord => records.len() as u64,
+    };
     let call = async {
         match api {
             Api::PutRecords => {
@@ -118,12 +134,13 @@ pub async fn send(
                     .send()
                     .await
                 {
-                    Ok(out) => outcomes_of_put_records(&out, records.len()),
-                    Err(e) => vec![outcome_of_error(&e); records.len()],
+                    Ok(out) => (outcomes_of_put_records(&out, records.len()), 0),
+                    Err(e) => (vec![outcome_of_error(&e); records.len()], 1),
                 }
             }
             Api::PutRecord => {
                 let mut outcomes = Vec::with_capacity(records.len());
+                let mut errors = 0;
                 for r in records {
                     let result = client
                         .put_record()
@@ -134,22 +151,33 @@ pub async fn send(
                         .await;
                     outcomes.push(match result {
                         Ok(_) => Outcome::Acked,
-                        Err(e) => outcome_of_error(&e),
+                        Err(e) => {
+                            errors += 1;
+                            outcome_of_error(&e)
+                        }
                     });
                 }
-                outcomes
+                (outcomes, errors)
             }
         }
     };
     match tokio::time::timeout(timeout, call).await {
-        Ok(outcomes) => outcomes,
-        Err(_) => vec![
-            Outcome::Failed {
-                code: "Timeout".into(),
-                retryable: true,
-            };
-            records.len()
-        ],
+        Ok((outcomes, call_errors)) => Sent {
+            outcomes,
+            calls,
+            call_errors,
+        },
+        Err(_) => Sent {
+            outcomes: vec![
+                Outcome::Failed {
+                    code: "Timeout".into(),
+                    retryable: true
+                };
+                records.len()
+            ],
+            calls,
+            call_errors: 1,
+        },
     }
 }
 
@@ -211,10 +239,13 @@ mod tests {
             outcome_of_code(Some("ProvisionedThroughputExceededException")),
             Outcome::Throttled
         );
-        assert_eq!(
+        assert!(matches!(
             outcome_of_code(Some("LimitExceededException")),
-            Outcome::Throttled
-        );
+            Outcome::Failed {
+                retryable: true,
+                ..
+            }
+        ));
         assert!(matches!(
             outcome_of_code(Some("ResourceNotFoundException")),
             Outcome::Failed {

@@ -80,16 +80,16 @@ pub struct PhaseSummary {
 
 impl PhaseSummary {
     /// `start_s` is the phase's start as an offset from the run's start.
+    /// `active_s`: the duration, or longer when acknowledgements came after the end.
     pub fn new(
         phase: &str,
         measure: bool,
-        start_s: f64,
         duration_s: f64,
+        active_s: f64,
         offered: u64,
         stats: &Stats,
     ) -> PhaseSummary {
         let c = &stats.counters;
-        let active_s = duration_s.max(stats.last_ack.as_secs_f64() - start_s);
         let per_s = |n: u64, secs: f64| if secs > 0.0 { n as f64 / secs } else { 0.0 };
         PhaseSummary {
             phase: phase.to_string(),
@@ -111,11 +111,13 @@ impl PhaseSummary {
     }
 
     pub fn of_plan(plan: &PhasePlan, stats: &Stats) -> PhaseSummary {
+        let duration = plan.duration.as_secs_f64();
+        let active = duration.max(stats.last_ack.as_secs_f64() - plan.start.as_secs_f64());
         Self::new(
             &plan.name,
             plan.measure,
-            plan.start.as_secs_f64(),
-            plan.duration.as_secs_f64(),
+            duration,
+            active,
             plan.count,
             stats,
         )

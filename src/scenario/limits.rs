@@ -20,3 +20,8 @@ pub const GET_RECORDS_CALLS_PER_SEC: u32 = 5;
 pub const GET_RECORDS_MAX_RECORDS: i32 = 10_000;
 /// Shard counts kbench accepts for a stream it creates (a sanity bound, not a service limit).
 pub const MAX_SHARDS: u32 = 10_000;
+/// Highest rate a phase may offer, records per second (a sanity bound, not a service limit; keeps
+/// record counts exact in floating point).
+pub const MAX_RATE: f64 = 10_000_000.0;
+/// Longest a single put request may take before it counts as failed (the SDK's own guard is 2m).
+pub const MAX_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);

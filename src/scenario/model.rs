@@ -107,5 +107,4 @@ pub struct RawSlo {
 #[serde(deny_unknown_fields)]
 pub struct RawReport {
     pub interval: Option<S<String>>,
-    pub charts: Option<bool>,
 }

@@ -2,11 +2,20 @@
 
 use std::time::Duration;
 
-/// Parses a duration such as "250ms", "10s" or "1m 30s".
+/// Longest duration a scenario may give anything (a phase, a drain, a timeout): 30 days.
+pub const MAX_DURATION: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// Parses a duration such as "250ms", "10s" or "1m 30s" (at most 30 days).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text.trim()).map_err(|e| {
+    let d = humantime::parse_duration(text.trim()).map_err(|e| {
         format!("`{text}` is not a duration ({e}); write it like \"250ms\", \"10s\" or \"2m\"")
-    })
+    })?;
+    if d > MAX_DURATION {
+        return Err(format!(
+            "`{text}` is longer than kbench allows; use at most 30 days"
+        ));
+    }
+    Ok(d)
 }
 
 /// Formats a duration the way `parse_duration` reads it back.
@@ -75,6 +84,7 @@ mod tests {
         }
         assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
         assert!(parse_duration("fast").is_err());
+        assert!(parse_duration("300000000000y").is_err());
     }
 
     #[test]

@@ -254,8 +254,10 @@ impl Validator<'_> {
         let base = backoff_raw.map_or(Duration::from_millis(50), |b| {
             self.duration(&b.base, "producer.backoff.base", Duration::from_millis(50))
         });
-        let max = backoff_raw.map_or(Duration::from_secs(2), |b| {
-            self.duration(&b.max, "producer.backoff.max", Duration::from_secs(2))
+        // with no `max`, the cap is 2s or the base if that is longer
+        let default_max = base.max(Duration::from_secs(2));
+        let max = backoff_raw.map_or(default_max, |b| {
+            self.duration(&b.max, "producer.backoff.max", default_max)
         });
         if base > max
             && let Some(m) = backoff_raw.and_then(|b| b.max.as_ref())
@@ -271,13 +273,13 @@ impl Validator<'_> {
             "producer.request_timeout",
             Duration::from_secs(10),
         );
-        if request_timeout.is_zero()
+        if (request_timeout.is_zero() || request_timeout > MAX_REQUEST_TIMEOUT)
             && let Some(s) = &p.request_timeout
         {
             self.push(
                 s.span(),
                 Some("producer.request_timeout"),
-                "a zero timeout fails every request; use e.g. \"10s\"",
+                "use a timeout longer than 0s and at most 2m, e.g. \"10s\"",
             );
         }
 
@@ -310,7 +312,7 @@ impl Validator<'_> {
             let span = r.keys.as_ref().map(|s| s.span()).unwrap_or(0..0);
             self.push(span, Some("records.keys"), format!("keys of up to {key_len} characters exceed the 256-character partition key limit"));
         }
-        if size.max() + key_len as u64 > MAX_RECORD_BYTES {
+        if size.max() > MAX_RECORD_BYTES - key_len as u64 {
             self.push(size_span.clone(), Some("records.size"), format!(
                 "records of up to {} bytes plus a {key_len}-byte key exceed the 1MiB record limit (data + key); use at most {} bytes",
                 size.max(), MAX_RECORD_BYTES - key_len as u64));
@@ -400,6 +402,16 @@ impl Validator<'_> {
                 pct("min_achieved_pct"),
             ),
         };
+        if !consumer.enabled {
+            for (set, key) in [
+                (s.e2e_p99.as_ref().map(|v| v.span()), "slo.e2e_p99"),
+                (s.max_lost.as_ref().map(|v| v.span()), "slo.max_lost"),
+            ] {
+                if let Some(span) = set {
+                    self.push(span, Some(key), "needs the consumer, which is disabled; set `enabled = true` under [consumer] or remove this SLO");
+                }
+            }
+        }
 
         let interval = self.get(
             &raw.report.interval,
@@ -520,7 +532,11 @@ fn parse_rate(v: &toml::Value) -> Result<Rate, String> {
             }
             _ => return Err(format!("{what} must be a number of records per second")),
         };
-        if r > 0.0 && r.is_finite() {
+        if r > MAX_RATE {
+            Err(format!(
+                "{what} is {r}; kbench offers at most {MAX_RATE} records per second"
+            ))
+        } else if r > 0.0 && r.is_finite() {
             Ok(r)
         } else {
             Err(format!(
@@ -590,7 +606,11 @@ fn key_at(src: &str, offset: usize) -> String {
     let mut table = String::new();
     let mut phase_count = 0;
     for line in src[..offset].lines() {
-        let l = line.trim();
+        // a table header may carry a comment: `[[phase]]  # warm-up`
+        let l = match line.trim().split_once('#') {
+            Some((header, _)) if line.trim().starts_with('[') => header.trim(),
+            _ => line.trim(),
+        };
         if l.starts_with("[[") {
             let name = l.trim_matches(|c| c == '[' || c == ']').trim();
             phase_count += 1;

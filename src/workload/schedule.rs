@@ -114,6 +114,19 @@ impl Schedule {
         p.first + (((n + 1e-6).floor() as u64) + 1).min(p.count)
     }
 
+    /// How many of the records in `range` belong to each phase: (phase, count) pairs.
+    pub fn split_by_phase(&self, range: std::ops::Range<u64>) -> Vec<(usize, u64)> {
+        self.phases
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| {
+                let lo = range.start.max(p.first);
+                let hi = range.end.min(p.first + p.count);
+                (hi > lo).then(|| (i, hi - lo))
+            })
+            .collect()
+    }
+
     /// Intended send time of record `index`, as an offset from the run's start.
     pub fn intended_offset(&self, index: u64) -> Duration {
         let p = &self.phases[self.phase_of(index)];
@@ -173,6 +186,13 @@ mod tests {
         assert_eq!(s.phase_at(Duration::from_millis(2500)), 1);
         assert_eq!(s.phase_at(Duration::from_secs(60)), 1);
         assert!(s.intended_offset(5699) <= Duration::from_secs(12));
+    }
+
+    #[test]
+    fn ranges_split_at_phase_boundaries() {
+        let s = Schedule::new(&[phase(2, 100.0, 100.0), phase(10, 1000.0, 100.0)]);
+        assert_eq!(s.split_by_phase(150..300), vec![(0, 50), (1, 100)]);
+        assert_eq!(s.split_by_phase(0..0), vec![]);
     }
 
     #[test]

@@ -135,3 +135,35 @@ fn key_paths_follow_tables_and_phases() {
     assert_eq!(key_at(src, src.find("shards").unwrap()), "target.shards");
     assert_eq!(key_at(src, src.rfind("rate").unwrap()), "phase[2].rate");
 }
+
+#[test]
+fn absurd_sizes_durations_and_rates_are_rejected_not_overflowed() {
+    let text = GOOD.replace("size = \"1KiB\"", "size = \"18446744073709551615\"");
+    assert!(issues(&text)[0].message.contains("1MiB record limit"));
+    let text = GOOD.replace("duration = \"2s\"", "duration = \"300000000000y\"");
+    assert!(issues(&text)[0].message.contains("at most 30 days"));
+    let text = GOOD.replace("rate = 100\n", "rate = 1e300\n");
+    assert!(
+        issues(&text)[0]
+            .message
+            .contains("at most 10000000 records per second")
+    );
+}
+
+#[test]
+fn a_commented_table_header_still_names_the_key() {
+    let text = GOOD
+        .replacen("[[phase]]", "[[phase]]   # the warm-up", 1)
+        .replace("rate = 100\n", "rate = 0\n");
+    assert_eq!(issues(&text)[0].key, "phase[1].rate");
+    assert_eq!(key_at("[[phase]]  # c\nrate = 1\n", 16), "phase[1].rate");
+}
+
+#[test]
+fn consumer_slos_need_the_consumer() {
+    let text = format!("{GOOD}[consumer]\nenabled = false\n");
+    let found = issues(&text);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].key, "slo.max_lost");
+    assert!(found[0].message.contains("needs the consumer"));
+}
