@@ -78,7 +78,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub region: Option<String>,
     /// Stream name (default: the scenario's).
-    #[arg(long)]
+    #[arg(long, value_parser = parse_stream_arg)]
     pub stream: Option<String>,
     /// Total duration: phases are scaled to add up to it (e.g. 30s).
     #[arg(long, value_parser = parse_duration_arg)]
@@ -122,6 +122,10 @@ fn parse_duration_arg(s: &str) -> Result<Duration, String> {
     } else {
         Ok(d)
     }
+}
+
+fn parse_stream_arg(s: &str) -> Result<String, String> {
+    scenario::validate::check_stream_name(s).map(|_| s.to_string())
 }
 
 fn parse_endpoint_arg(s: &str) -> Result<Endpoint, String> {
@@ -196,7 +200,16 @@ fn out(text: &str) {
 
 /// Parses the command line, runs it, and returns the process exit code.
 pub async fn main() -> i32 {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // --help and --version are not errors; a bad flag is bad input: exit 1, not clap's 2
+            // (2 means an SLO breach here)
+            let code = if e.use_stderr() { EXIT_ERROR } else { EXIT_OK };
+            let _ = e.print();
+            return code;
+        }
+    };
     match dispatch(cli).await {
         Ok(code) => code,
         Err(e) => {

@@ -314,3 +314,22 @@ fn serve_answers_kinesis_calls_on_loopback() {
     let _ = child.wait();
     assert_eq!(streams, vec!["s1".to_string()]);
 }
+
+#[test]
+fn bad_flags_exit_1_not_2() {
+    kbench()
+        .args(["run", "x.toml", "--rate", "fast"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("--rate"));
+    kbench()
+        .args(["run", "x.toml", "--stream", "bad name!"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("not a valid stream name"));
+    kbench()
+        .args(["run", "x.toml", "--frobnicate"])
+        .assert()
+        .code(1);
+    kbench().arg("--help").assert().code(0);
+}

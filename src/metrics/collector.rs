@@ -34,7 +34,7 @@ impl Registry {
 pub struct Row {
     /// End of the interval, seconds since the run started.
     pub elapsed: Duration,
-    /// Phase running at the end of the interval.
+    /// Phase running when the interval began ("drain" once every phase is over).
     pub phase: String,
     /// Length of the interval.
     pub length: Duration,
@@ -75,11 +75,14 @@ impl Collector {
                 }
             }
         }
-        let phase = self.schedule.phases[self
-            .schedule
-            .phase_at(elapsed.saturating_sub(Duration::from_millis(1)))]
-        .name
-        .clone();
+        // an interval belongs to the phase running when it began; after the last, to the drain
+        let phase = if self.last >= self.schedule.duration() {
+            "drain".to_string()
+        } else {
+            self.schedule.phases[self.schedule.phase_at(self.last)]
+                .name
+                .clone()
+        };
         // nothing is due before the run starts; after that, what the last interval counted
         let due_before = if self.last.is_zero() {
             0

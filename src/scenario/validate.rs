@@ -579,7 +579,8 @@ fn in_range(n: i64, lo: i64, hi: i64, what: &str) -> Result<i64, String> {
     }
 }
 
-fn check_stream_name(s: &str) -> Result<(), String> {
+/// Stream names: 1-128 letters, digits, `_`, `.` or `-`.
+pub fn check_stream_name(s: &str) -> Result<(), String> {
     let ok_chars = s
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
