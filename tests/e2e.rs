@@ -13,13 +13,16 @@ fn scenario(text: &str) -> kbench::scenario::Scenario {
     kbench::scenario::parse(text, "test.toml", "test").unwrap_or_else(|e| panic!("{e}"))
 }
 
-async fn run(text: &str, out: &Path) -> RunOutcome {
-    let settings = RunSettings {
+fn settings(out: &Path) -> RunSettings {
+    RunSettings {
         out: out.to_path_buf(),
         progress: false,
         embedded: EmbeddedOptions::default(),
-    };
-    runner::run(&scenario(text), &settings, CancellationToken::new())
+    }
+}
+
+async fn run(text: &str, out: &Path) -> RunOutcome {
+    runner::run(&scenario(text), &settings(out), CancellationToken::new())
         .await
         .unwrap_or_else(|e| panic!("run failed: {e:#}"))
 }
@@ -201,11 +204,7 @@ drain = "30s"
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_existing_stream_with_another_shard_count_is_reported() {
     let out = tempfile::tempdir().expect("tempdir");
-    let settings = RunSettings {
-        out: out.path().to_path_buf(),
-        progress: false,
-        embedded: EmbeddedOptions::default(),
-    };
+    let settings = settings(out.path());
     let server = kbench::endpoint::embedded::Embedded::start(0, &settings.embedded)
         .await
         .expect("embedded endpoint");
@@ -252,11 +251,7 @@ rate = 3000
 [consumer]
 drain = "30s"
 "#;
-    let settings = RunSettings {
-        out: out.path().to_path_buf(),
-        progress: false,
-        embedded: EmbeddedOptions::default(),
-    };
+    let settings = settings(out.path());
     let cancel = CancellationToken::new();
     let trigger = cancel.clone();
     tokio::spawn(async move {
