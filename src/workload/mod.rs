@@ -3,6 +3,7 @@
 pub mod keys;
 pub mod payload;
 pub mod schedule;
+pub mod shardmap;
 pub mod sizes;
 
 use crate::scenario::Records;
@@ -33,7 +34,7 @@ impl Generator {
     /// The record with schedule index `seq`, intended to go out at `intended_unix_ns`.
     pub fn make(&mut self, seq: u64, intended_unix_ns: u64) -> (String, Vec<u8>) {
         let mut key = String::new();
-        self.records.keys.sample_into(&mut self.rng, &mut key);
+        self.records.keys.sample_into(&mut self.rng, seq, &mut key);
         let size = (self.records.size.sample(&mut self.rng) as usize).max(STAMP_LEN);
         let mut data = vec![0u8; size];
         self.records

@@ -1,0 +1,124 @@
+//! Which shard a record lands on: MD5 of the partition key, read as a 128-bit big-endian
+//! number, against the hash-key ranges ListShards reported (KINESIS.md, "Routing").
+//!
+//! Ranges always come from the endpoint, never computed: emulators differ (kinesis-mock's are
+//! off by one per shard from AWS's).
+
+use md5::{Digest, Md5};
+
+/// The open shards of a stream and their hash-key ranges, sorted by range start.
+#[derive(Debug, Clone, Default)]
+pub struct ShardMap {
+    /// (starting hash key, ending hash key, shard id), sorted by start.
+    ranges: Vec<(u128, u128, String)>,
+}
+
+impl ShardMap {
+    /// Builds the map from (shard id, starting hash key, ending hash key) as decimal strings.
+    pub fn new<'a>(
+        shards: impl IntoIterator<Item = (&'a str, &'a str, &'a str)>,
+    ) -> Result<ShardMap, String> {
+        let mut ranges = Vec::new();
+        for (id, start, end) in shards {
+            let parse = |s: &str| {
+                s.parse::<u128>().map_err(|_| {
+                    format!("shard {id} has a hash key `{s}` that is not a 128-bit number")
+                })
+            };
+            ranges.push((parse(start)?, parse(end)?, id.to_string()));
+        }
+        ranges.sort_by_key(|r| r.0);
+        Ok(ShardMap { ranges })
+    }
+
+    pub fn len(&self) -> usize {
+        self.ranges.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ranges.is_empty()
+    }
+
+    /// Shard ids, in the map's order (by hash-key range).
+    pub fn ids(&self) -> impl Iterator<Item = &str> {
+        self.ranges.iter().map(|r| r.2.as_str())
+    }
+
+    /// The hash key of a partition key.
+    pub fn hash_key(partition_key: &str) -> u128 {
+        u128::from_be_bytes(Md5::digest(partition_key.as_bytes()).into())
+    }
+
+    /// Index (in [`ShardMap::ids`] order) of the shard holding `hash`, if any range does.
+    pub fn shard_of_hash(&self, hash: u128) -> Option<usize> {
+        let i = self
+            .ranges
+            .partition_point(|r| r.0 <= hash)
+            .checked_sub(1)?;
+        (hash <= self.ranges[i].1).then_some(i)
+    }
+
+    /// Index of the shard a record with this partition key goes to.
+    pub fn shard_of_key(&self, partition_key: &str) -> Option<usize> {
+        self.shard_of_hash(Self::hash_key(partition_key))
+    }
+
+    /// The middle of shard `i`'s range, as an explicit hash key that targets it.
+    pub fn midpoint(&self, i: usize) -> u128 {
+        let (start, end, _) = &self.ranges[i];
+        start + (end - start) / 2
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn even(n: u128) -> Vec<(String, String, String)> {
+        let step = u128::MAX / n;
+        (0..n)
+            .map(|i| {
+                let end = if i == n - 1 {
+                    u128::MAX
+                } else {
+                    (i + 1) * step - 1
+                };
+                (
+                    format!("shardId-{i:012}"),
+                    (i * step).to_string(),
+                    end.to_string(),
+                )
+            })
+            .collect()
+    }
+
+    fn map(shards: &[(String, String, String)]) -> ShardMap {
+        ShardMap::new(
+            shards
+                .iter()
+                .map(|(a, b, c)| (a.as_str(), b.as_str(), c.as_str())),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn md5_of_the_key_picks_the_range() {
+        // MD5("a") = 0cc175b9c0f1b6a831c399e269772661: below 2^127, so shard 0 of 2
+        assert_eq!(ShardMap::hash_key("a"), 0x0cc175b9c0f1b6a831c399e269772661);
+        let m = map(&even(2));
+        assert_eq!(m.shard_of_key("a"), Some(0));
+        // MD5("b") = 92eb5ffee6ae2fec3ad71c777531578f: above 2^127, so shard 1
+        assert_eq!(m.shard_of_key("b"), Some(1));
+        assert_eq!(m.shard_of_hash(0), Some(0));
+        assert_eq!(m.shard_of_hash(u128::MAX), Some(1));
+        assert_eq!(m.shard_of_hash(m.midpoint(1)), Some(1));
+    }
+
+    #[test]
+    fn gaps_and_bad_numbers() {
+        let m = ShardMap::new([("s1", "100", "200")]).unwrap();
+        assert_eq!(m.shard_of_hash(99), None);
+        assert_eq!(m.shard_of_hash(201), None);
+        assert!(ShardMap::new([("s1", "x", "1")]).is_err());
+    }
+}
