@@ -12,10 +12,13 @@ use crate::metrics::collector::{Collector, Registry, Row};
 use crate::metrics::interval::Stats;
 use crate::metrics::seen::SeenSet;
 use crate::producer::pool::{self, ProducerContext};
-use crate::report::csv::TimeseriesWriter;
-use crate::report::{self, Accounting, PhaseSummary, RunReport, RunSummary, SloVerdict};
+use crate::report::csv::{ShardTimeseriesWriter, TimeseriesWriter};
+use crate::report::{
+    self, Accounting, PhaseSummary, RunReport, RunSummary, ShardSummary, SloVerdict,
+};
 use crate::scenario::{Api, Endpoint, Scenario};
 use crate::workload::schedule::Schedule;
+use crate::workload::shardmap::ShardMap;
 use anyhow::Context;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::path::{Path, PathBuf};
@@ -129,6 +132,7 @@ async fn run_on_stream(
         elapsed_s: 0.0,
         accounting: Accounting::default(),
         phases: Vec::new(),
+        per_shard: Vec::new(),
         slo: Vec::new(),
         warnings: Vec::new(),
     };
@@ -143,6 +147,21 @@ async fn run_on_stream(
             scenario,
             measured: &empty,
         },
+    )?;
+
+    let shard_map = Arc::new(
+        ShardMap::new(ready.shards.iter().map(|s| {
+            (
+                s.id.as_str(),
+                s.starting_hash_key.as_str(),
+                s.ending_hash_key.as_str(),
+            )
+        }))
+        .map_err(|e| anyhow::anyhow!("stream `{}`: {e}", ready.name))?,
+    );
+    let mut shard_timeseries = ShardTimeseriesWriter::create(
+        &dir,
+        shard_map.entries().map(|e| e.0.to_string()).collect(),
     )?;
 
     // the consumer's iterators come before the first record is sent
@@ -199,7 +218,10 @@ async fn run_on_stream(
                     _ = stop.cancelled() => true,
                 };
                 let row = collector.collect(start.elapsed());
-                if let Err(e) = timeseries.write(&row) {
+                if let Err(e) = timeseries
+                    .write(&row)
+                    .and_then(|_| shard_timeseries.write(&row))
+                {
                     write_error.get_or_insert(e);
                 }
                 progress.update(&row, &collector);
@@ -223,6 +245,7 @@ async fn run_on_stream(
         start,
         start_unix_ns,
         acked: acked.clone(),
+        shards: shard_map.clone(),
     };
     pool::run(ctx, &registry, cancel.clone()).await;
 
@@ -264,7 +287,7 @@ async fn run_on_stream(
     let (collector, write_error) = collector_task.await.context("the collector task failed")?;
     progress.finish();
     if let Some(e) = write_error {
-        tracing::warn!("timeseries.csv is incomplete: {e:#}");
+        tracing::warn!("the time series files are incomplete: {e:#}");
     }
 
     summary.status = if interrupted {
@@ -276,15 +299,15 @@ async fn run_on_stream(
     summary.ended_at = Some(chrono::Utc::now().to_rfc3339());
     summary.elapsed_s = start.elapsed().as_secs_f64();
     let measured = collector.measured();
-    fill_summary(
-        &mut summary,
-        scenario,
-        &schedule,
-        &collector,
-        &measured,
-        &acked,
-        &verifier,
-    );
+    let run = RunState {
+        schedule: &schedule,
+        collector: &collector,
+        measured: &measured,
+        acked: &acked,
+        verifier: &verifier,
+        shard_map: &shard_map,
+    };
+    fill_summary(&mut summary, scenario, &run);
     report::write_all(
         &dir,
         &RunReport {
@@ -300,15 +323,25 @@ async fn run_on_stream(
     })
 }
 
-fn fill_summary(
-    summary: &mut RunSummary,
-    scenario: &Scenario,
-    schedule: &Schedule,
-    collector: &Collector,
-    measured: &Stats,
-    acked: &Mutex<SeenSet>,
-    verifier: &Verifier,
-) {
+/// What a finished run leaves behind, for the summary.
+struct RunState<'a> {
+    schedule: &'a Schedule,
+    collector: &'a Collector,
+    measured: &'a Stats,
+    acked: &'a Mutex<SeenSet>,
+    verifier: &'a Verifier,
+    shard_map: &'a ShardMap,
+}
+
+fn fill_summary(summary: &mut RunSummary, scenario: &Scenario, run: &RunState) {
+    let RunState {
+        schedule,
+        collector,
+        measured,
+        acked,
+        verifier,
+        shard_map,
+    } = *run;
     summary.phases = schedule
         .phases
         .iter()
@@ -369,12 +402,110 @@ fn fill_summary(
             "the endpoint reports ApproximateArrivalTimestamp in whole seconds, so in-stream latency is not reported".into(),
         );
     }
+    summary.per_shard = shard_summaries(
+        shard_map,
+        measured,
+        collector,
+        total.as_ref().map_or(0.0, |t| t.active_s),
+    );
+    summary.warnings.extend(shard_warnings(
+        scenario,
+        schedule,
+        &summary.per_shard,
+        measured,
+    ));
     if all.foreign > 0 {
         summary.warnings.push(format!(
             "the consumer read {} records that were not written by this run (another writer on the stream, or an earlier run with start = \"trim_horizon\")",
             all.foreign
         ));
     }
+}
+
+/// Per-shard writes over the measured phases, in hash-key order.
+fn shard_summaries(
+    map: &ShardMap,
+    measured: &Stats,
+    collector: &Collector,
+    active_s: f64,
+) -> Vec<ShardSummary> {
+    let total: u64 = measured.shards.iter().map(|s| s.acknowledged).sum();
+    map.entries()
+        .enumerate()
+        .map(|(i, (id, start, end))| {
+            let c = measured.shards.get(i).cloned().unwrap_or_default();
+            let per_s = |n: u64| {
+                if active_s > 0.0 {
+                    n as f64 / active_s
+                } else {
+                    0.0
+                }
+            };
+            ShardSummary {
+                shard_id: id.to_string(),
+                starting_hash_key: start.to_string(),
+                ending_hash_key: end.to_string(),
+                records_per_s: per_s(c.acknowledged),
+                bytes_per_s: per_s(c.acknowledged_bytes),
+                share_pct: if total > 0 {
+                    c.acknowledged as f64 * 100.0 / total as f64
+                } else {
+                    0.0
+                },
+                peak_records_per_s: collector.shard_peaks.get(i).copied().unwrap_or(0.0),
+                acknowledged: c.acknowledged,
+                acknowledged_bytes: c.acknowledged_bytes,
+                throttled: c.throttled,
+            }
+        })
+        .collect()
+}
+
+/// Plain words about skew: the hottest shard against an even share, and a key too hot for any
+/// single shard.
+fn shard_warnings(
+    scenario: &Scenario,
+    schedule: &Schedule,
+    shards: &[ShardSummary],
+    measured: &Stats,
+) -> Vec<String> {
+    use crate::scenario::limits::{SHARD_WRITE_BYTES_PER_SEC, SHARD_WRITE_RECORDS_PER_SEC};
+    let mut warnings = Vec::new();
+    let even = 100.0 / shards.len().max(1) as f64;
+    if let Some(hot) = shards
+        .iter()
+        .max_by(|a, b| a.share_pct.total_cmp(&b.share_pct))
+        && shards.len() > 1
+        && hot.share_pct > even * 1.5
+    {
+        warnings.push(format!(
+            "hottest shard: {} took {:.1}% of acknowledged records (an even share is {:.1}%), peaking at {:.0} records/s; {} of its record attempts were throttled",
+            hot.shard_id, hot.share_pct, even, hot.peak_records_per_s, hot.throttled
+        ));
+    }
+    let peak_rate = schedule
+        .phases
+        .iter()
+        .map(|p| p.from.max(p.to))
+        .fold(0.0, f64::max);
+    let top = scenario.records.keys.top_share();
+    let c = &measured.counters;
+    let mean_bytes = if c.acknowledged > 0 {
+        c.acknowledged_bytes as f64 / c.acknowledged as f64
+    } else {
+        scenario.records.size.min() as f64
+    };
+    let key_rate = top * peak_rate;
+    if key_rate > SHARD_WRITE_RECORDS_PER_SEC as f64
+        || key_rate * mean_bytes > SHARD_WRITE_BYTES_PER_SEC as f64
+    {
+        warnings.push(format!(
+            "the most frequent partition key alone gets {:.0} records/s ({:.0} KiB/s) at the peak rate, above one shard's write limit (1,000 records/s, 1 MiB/s): no number of shards fixes this; spread that key's records (more keys, or explicit hash keys)",
+            key_rate,
+            key_rate * mean_bytes / 1024.0
+        ));
+    }
+    warnings
 }
 
 fn slo_verdicts(scenario: &Scenario, t: &PhaseSummary, a: &Accounting) -> Vec<SloVerdict> {

@@ -50,6 +50,8 @@ pub struct Collector {
     schedule: Arc<Schedule>,
     /// Totals per phase, over the run so far.
     pub phases: Vec<Stats>,
+    /// Highest acknowledged records/s of each shard in any interval.
+    pub shard_peaks: Vec<f64>,
     last: Duration,
 }
 
@@ -60,6 +62,7 @@ impl Collector {
             registry,
             schedule,
             phases,
+            shard_peaks: Vec::new(),
             last: Duration::ZERO,
         }
     }
@@ -97,6 +100,15 @@ impl Collector {
             stats: interval,
         };
         self.last = elapsed;
+        let secs = row.length.as_secs_f64();
+        if secs > 0.0 {
+            if self.shard_peaks.len() < row.stats.shards.len() {
+                self.shard_peaks.resize(row.stats.shards.len(), 0.0);
+            }
+            for (peak, s) in self.shard_peaks.iter_mut().zip(&row.stats.shards) {
+                *peak = peak.max(s.acknowledged as f64 / secs);
+            }
+        }
         row
     }
 

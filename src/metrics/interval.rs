@@ -80,6 +80,37 @@ impl Counters {
     }
 }
 
+/// Write counts of one shard (by its index in the stream's shard map).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ShardCounters {
+    pub acknowledged: u64,
+    pub acknowledged_bytes: u64,
+    pub throttled: u64,
+}
+
+impl ShardCounters {
+    pub fn add(&mut self, other: &ShardCounters) {
+        self.acknowledged += other.acknowledged;
+        self.acknowledged_bytes += other.acknowledged_bytes;
+        self.throttled += other.throttled;
+    }
+}
+
+/// Marks a record whose shard is not known (no shard map, or a hash outside every range).
+pub const NO_SHARD: u32 = u32::MAX;
+
+/// The counters of shard `i`, created on first use; None for [`NO_SHARD`].
+pub fn shard_entry(shards: &mut Vec<ShardCounters>, i: u32) -> Option<&mut ShardCounters> {
+    if i == NO_SHARD {
+        return None;
+    }
+    let i = i as usize;
+    if shards.len() <= i {
+        shards.resize(i + 1, ShardCounters::default());
+    }
+    Some(&mut shards[i])
+}
+
 /// Everything measured about one phase in one interval (or, merged, over a whole phase).
 #[derive(Clone, Debug, Default)]
 pub struct Stats {
@@ -99,6 +130,8 @@ pub struct Stats {
     pub lag: Latency,
     /// Latest acknowledgement, as an offset from the run's start (zero if none).
     pub last_ack: Duration,
+    /// Per-shard write counts, indexed like the stream's shard map.
+    pub shards: Vec<ShardCounters>,
 }
 
 impl Stats {
@@ -111,6 +144,11 @@ impl Stats {
         self.in_stream.merge(&other.in_stream);
         self.lag.merge(&other.lag);
         self.last_ack = self.last_ack.max(other.last_ack);
+        for (i, s) in other.shards.iter().enumerate() {
+            if let Some(mine) = shard_entry(&mut self.shards, i as u32) {
+                mine.add(s);
+            }
+        }
     }
 }
 

@@ -14,6 +14,10 @@ pub struct Record {
     /// When it was first actually sent.
     pub first_sent: Option<Instant>,
     pub key: String,
+    /// Explicit hash key (decimal), overriding the partition key's routing.
+    pub explicit_hash_key: Option<String>,
+    /// Index of the shard it goes to in the stream's shard map (`NO_SHARD` if unknown).
+    pub shard: u32,
     pub data: Vec<u8>,
     /// Attempts made so far.
     pub attempts: u32,
@@ -88,6 +92,8 @@ mod tests {
             intended: Instant::now(),
             first_sent: None,
             key: "k1".into(),
+            explicit_hash_key: None,
+            shard: 0,
             data: vec![0; bytes - 2],
             attempts: 0,
         }

@@ -10,10 +10,12 @@ use super::retry;
 use super::send::{Outcome, send};
 use crate::metrics::collector::Registry;
 use crate::metrics::interval::Slot;
+use crate::metrics::interval::shard_entry;
 use crate::metrics::seen::SeenSet;
 use crate::scenario::{Api, Producer, Records};
 use crate::workload::Generator;
 use crate::workload::schedule::Schedule;
+use crate::workload::shardmap::ShardMap;
 use aws_sdk_kinesis::Client;
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
@@ -38,6 +40,8 @@ pub struct ProducerContext {
     pub start_unix_ns: u64,
     /// Sequence numbers acknowledged so far, for the loss check.
     pub acked: Arc<Mutex<SeenSet>>,
+    /// The stream's shards, to route and count records per shard.
+    pub shards: Arc<ShardMap>,
 }
 
 /// Runs the schedule to the end (or until `cancel`), then waits for every worker to finish.
@@ -82,7 +86,13 @@ async fn schedule(
         p.batch_max_records
     };
     let mut batch = Batch::new(max_records, p.batch_max_bytes);
-    let mut generator = Generator::new(ctx.records.clone(), ctx.seed, ctx.run_id, 0);
+    let mut generator = Generator::new(
+        ctx.records.clone(),
+        ctx.seed,
+        ctx.run_id,
+        0,
+        ctx.shards.clone(),
+    );
     let total = ctx.schedule.total();
     let mut next: u64 = 0;
     let mut linger_deadline = Instant::now();
@@ -102,16 +112,17 @@ async fn schedule(
                     break;
                 }
                 let phase = ctx.schedule.phase_of(next);
-                let (key, data) =
-                    generator.make(next, ctx.start_unix_ns + offset.as_nanos() as u64);
+                let made = generator.make(next, ctx.start_unix_ns + offset.as_nanos() as u64);
                 scheduled.push((phase, now - intended));
                 next_record = Some(Record {
                     seq: next,
                     phase,
                     intended,
                     first_sent: None,
-                    key,
-                    data,
+                    key: made.key,
+                    explicit_hash_key: made.explicit_hash_key,
+                    shard: made.shard,
+                    data: made.data,
                     attempts: 0,
                 });
                 next += 1;
@@ -262,6 +273,10 @@ impl Worker {
                         Outcome::Acked => {
                             c.acknowledged += 1;
                             c.acknowledged_bytes += r.wire_bytes();
+                            if let Some(s) = shard_entry(&mut stats.shards, r.shard) {
+                                s.acknowledged += 1;
+                                s.acknowledged_bytes += r.wire_bytes();
+                            }
                             stats
                                 .put_response
                                 .record(done_at.saturating_duration_since(r.intended));
@@ -274,6 +289,9 @@ impl Worker {
                         }
                         Outcome::Throttled => {
                             c.throttled += 1;
+                            if let Some(s) = shard_entry(&mut stats.shards, r.shard) {
+                                s.throttled += 1;
+                            }
                             true
                         }
                         Outcome::Failed { code, retryable } => {

@@ -123,6 +123,7 @@ pub async fn send(
                         PutRecordsRequestEntry::builder()
                             .data(Blob::new(r.data.clone()))
                             .partition_key(r.key.clone())
+                            .set_explicit_hash_key(r.explicit_hash_key.clone())
                             .build()
                             .ok()
                     })
@@ -147,6 +148,7 @@ pub async fn send(
                         .stream_name(stream)
                         .data(Blob::new(r.data.clone()))
                         .partition_key(r.key.clone())
+                        .set_explicit_hash_key(r.explicit_hash_key.clone())
                         .send()
                         .await;
                     outcomes.push(match result {

@@ -199,3 +199,90 @@ impl TimeseriesWriter {
         Ok(())
     }
 }
+
+/// shards.csv: per-shard writes over the measured phases.
+pub struct ShardsCsv;
+
+impl Exporter for ShardsCsv {
+    fn file_name(&self) -> &'static str {
+        "shards.csv"
+    }
+
+    fn render(&self, report: &RunReport) -> anyhow::Result<Vec<u8>> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record([
+            "shard_id",
+            "starting_hash_key",
+            "ending_hash_key",
+            "acknowledged",
+            "acknowledged_bytes",
+            "throttled",
+            "records_per_s",
+            "bytes_per_s",
+            "share_pct",
+            "peak_records_per_s",
+        ])?;
+        for s in &report.summary.per_shard {
+            w.write_record([
+                s.shard_id.clone(),
+                s.starting_hash_key.clone(),
+                s.ending_hash_key.clone(),
+                s.acknowledged.to_string(),
+                s.acknowledged_bytes.to_string(),
+                s.throttled.to_string(),
+                format!("{:.1}", s.records_per_s),
+                format!("{:.1}", s.bytes_per_s),
+                format!("{:.2}", s.share_pct),
+                format!("{:.1}", s.peak_records_per_s),
+            ])?;
+        }
+        w.into_inner().context("cannot render shards.csv")
+    }
+}
+
+/// shard_timeseries.csv: per shard and interval, written as the run goes.
+pub struct ShardTimeseriesWriter {
+    w: csv::Writer<File>,
+    ids: Vec<String>,
+}
+
+impl ShardTimeseriesWriter {
+    /// `ids`: shard ids in shard-map order.
+    pub fn create(dir: &Path, ids: Vec<String>) -> anyhow::Result<ShardTimeseriesWriter> {
+        let path = dir.join("shard_timeseries.csv");
+        let file =
+            File::create(&path).with_context(|| format!("cannot create `{}`", path.display()))?;
+        let mut w = csv::Writer::from_writer(file);
+        w.write_record([
+            "elapsed_s",
+            "phase",
+            "shard_id",
+            "acknowledged_rps",
+            "acknowledged_bytes_per_s",
+            "throttled",
+        ])?;
+        w.flush()?;
+        Ok(ShardTimeseriesWriter { w, ids })
+    }
+
+    pub fn write(&mut self, row: &Row) -> anyhow::Result<()> {
+        let secs = row.length.as_secs_f64().max(1e-9);
+        for (id, s) in self.ids.iter().zip(
+            row.stats
+                .shards
+                .iter()
+                .chain(std::iter::repeat(&Default::default())),
+        ) {
+            self.w.write_record([
+                format!("{:.3}", row.elapsed.as_secs_f64()),
+                row.phase.clone(),
+                id.clone(),
+                format!("{:.1}", s.acknowledged as f64 / secs),
+                format!("{:.1}", s.acknowledged_bytes as f64 / secs),
+                s.throttled.to_string(),
+            ])?;
+        }
+        self.w.flush()?;
+        Ok(())
+    }
+}

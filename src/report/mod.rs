@@ -154,6 +154,25 @@ pub struct Accounting {
     pub holds: bool,
 }
 
+/// Writes to one shard over the measured phases.
+#[derive(Debug, Clone, Serialize)]
+pub struct ShardSummary {
+    pub shard_id: String,
+    pub starting_hash_key: String,
+    pub ending_hash_key: String,
+    pub acknowledged: u64,
+    pub acknowledged_bytes: u64,
+    /// Record attempts rejected as throttled on this shard.
+    pub throttled: u64,
+    /// Acknowledged records/s and bytes/s over the measured active time.
+    pub records_per_s: f64,
+    pub bytes_per_s: f64,
+    /// Share of all acknowledged records, in percent (an even share is 100 / shards).
+    pub share_pct: f64,
+    /// Highest acknowledged records/s in any one interval.
+    pub peak_records_per_s: f64,
+}
+
 /// The verdict on one SLO threshold.
 #[derive(Debug, Clone, Serialize)]
 pub struct SloVerdict {
@@ -184,6 +203,8 @@ pub struct RunSummary {
     pub accounting: Accounting,
     /// One entry per phase, then "total" over the measured phases.
     pub phases: Vec<PhaseSummary>,
+    /// Per-shard writes over the measured phases, in hash-key order.
+    pub per_shard: Vec<ShardSummary>,
     pub slo: Vec<SloVerdict>,
     /// Plain-words warnings about the run's own health (a generator that fell behind, ...).
     pub warnings: Vec<String>,
@@ -219,6 +240,7 @@ pub fn exporters() -> Vec<Box<dyn Exporter>> {
     vec![
         Box::new(csv::SummaryCsv),
         Box::new(csv::LatencyCsv),
+        Box::new(csv::ShardsCsv),
         Box::new(json::RunJson),
     ]
 }

@@ -69,6 +69,7 @@ pub fn render(s: &RunSummary, dir: &str) -> String {
             "* not measured (warm-up): excluded from the total and the SLOs"
         );
     }
+    render_shards(&mut out, s);
     let a = &s.accounting;
     let mark = |ok: bool| if ok { "ok" } else { "MISMATCH" };
     let sent_ok = a.scheduled == a.acknowledged + a.given_up;
@@ -133,6 +134,43 @@ pub fn render(s: &RunSummary, dir: &str) -> String {
     }
     let _ = writeln!(out, "report: {dir}");
     out
+}
+
+/// The per-shard view: every shard up to 16, else the 8 hottest.
+fn render_shards(out: &mut String, s: &RunSummary) {
+    if s.per_shard.len() < 2 {
+        return;
+    }
+    let mut rows: Vec<_> = s.per_shard.iter().collect();
+    let title = if rows.len() > 16 {
+        rows.sort_by(|a, b| b.share_pct.total_cmp(&a.share_pct));
+        rows.truncate(8);
+        "the 8 hottest shards (measured)"
+    } else {
+        "shards (measured)"
+    };
+    let even = 100.0 / s.per_shard.len() as f64;
+    let _ = writeln!(
+        out,
+        "\n{:<24} {:>10} {:>10} {:>8} {:>10} {:>10}",
+        title, "records/s", "KiB/s", "share", "peak rec/s", "throttled"
+    );
+    for r in rows {
+        let _ = writeln!(
+            out,
+            "{:<24} {:>10.1} {:>10.1} {:>7.1}% {:>10.0} {:>10}",
+            r.shard_id,
+            r.records_per_s,
+            r.bytes_per_s / 1024.0,
+            r.share_pct,
+            r.peak_records_per_s,
+            r.throttled
+        );
+    }
+    let _ = writeln!(
+        out,
+        "(an even share is {even:.1}%; limits: 1,000 records/s and 1,024 KiB/s per shard)"
+    );
 }
 
 fn truncate(s: &str, n: usize) -> String {

@@ -26,6 +26,10 @@ pub enum KeyDist {
     Sequential { count: u64 },
     /// A fresh key for every record (`u` + its sequence number).
     Unique,
+    /// Records spread round-robin over the stream's shards with explicit hash keys (the middle
+    /// of each shard's range), for a perfectly balanced baseline; partition keys `s0`, `s1`, ...
+    /// name the target shard.
+    EvenShards,
 }
 
 impl Default for KeyDist {
@@ -35,7 +39,14 @@ impl Default for KeyDist {
 }
 
 /// Every distribution name, for messages.
-const KNOWN: &[&str] = &["uniform", "zipf", "hot", "sequential", "unique"];
+const KNOWN: &[&str] = &[
+    "uniform",
+    "zipf",
+    "hot",
+    "sequential",
+    "unique",
+    "even_shards",
+];
 
 impl KeyDist {
     /// Reads `keys = { dist = "...", ... }` (or a bare integer N, short for uniform over N keys).
@@ -110,6 +121,10 @@ impl KeyDist {
                 check(&["dist"])?;
                 Ok(KeyDist::Unique)
             }
+            "even_shards" => {
+                check(&["dist"])?;
+                Ok(KeyDist::EvenShards)
+            }
             other => Err(format!(
                 "unknown key distribution `{other}`{}; known: {}",
                 crate::scenario::suggest(other, KNOWN),
@@ -127,6 +142,7 @@ impl KeyDist {
             | KeyDist::Sequential { count } => numbered(*count),
             KeyDist::Hot { count, .. } => numbered(*count).max("hot".len()),
             KeyDist::Unique => format!("u{}", u64::MAX).len(),
+            KeyDist::EvenShards => format!("s{}", crate::scenario::limits::MAX_SHARDS).len(),
         }
     }
 
@@ -138,7 +154,16 @@ impl KeyDist {
                 count, exponent, ..
             } => 1.0 / harmonic(*count, *exponent),
             KeyDist::Hot { fraction, count } => fraction.max((1.0 - fraction) / *count as f64),
-            KeyDist::Unique => 0.0,
+            KeyDist::Unique | KeyDist::EvenShards => 0.0,
+        }
+    }
+
+    /// For distributions that route by explicit hash key: the shard (of `shards`) record `seq`
+    /// goes to. None when the partition key routes (or there are no shards).
+    pub fn explicit_shard(&self, seq: u64, shards: usize) -> Option<usize> {
+        match self {
+            KeyDist::EvenShards if shards > 0 => Some((seq % shards as u64) as usize),
+            _ => None,
         }
     }
 
@@ -158,6 +183,7 @@ impl KeyDist {
             }
             KeyDist::Sequential { count } => write!(out, "k{}", seq % count),
             KeyDist::Unique => write!(out, "u{seq}"),
+            KeyDist::EvenShards => write!(out, "s{seq}"),
         };
     }
 }

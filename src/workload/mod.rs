@@ -6,12 +6,27 @@ pub mod schedule;
 pub mod shardmap;
 pub mod sizes;
 
+use crate::metrics::interval::NO_SHARD;
 use crate::scenario::Records;
 use payload::{STAMP_LEN, Stamp};
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
+use shardmap::ShardMap;
+use std::sync::Arc;
 
-/// Makes records: key, size and body from the seeded RNG, stamp from the schedule.
+/// One generated record: where it goes and what it carries.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Made {
+    pub key: String,
+    /// Set when the key distribution routes by explicit hash key (`even_shards`).
+    pub explicit_hash_key: Option<String>,
+    /// Index of its shard in the shard map, or `NO_SHARD` when the map is empty.
+    pub shard: u32,
+    pub data: Vec<u8>,
+}
+
+/// Makes records: key, size and body from the seeded RNG, stamp from the schedule, shard from
+/// the stream's shard map.
 ///
 /// The same seed gives the same keys, sizes and bodies in the same order on every run.
 pub struct Generator {
@@ -19,22 +34,40 @@ pub struct Generator {
     rng: SmallRng,
     run_id: u32,
     producer_id: u32,
+    shards: Arc<ShardMap>,
 }
 
 impl Generator {
-    pub fn new(records: Records, seed: u64, run_id: u32, producer_id: u32) -> Generator {
+    pub fn new(
+        records: Records,
+        seed: u64,
+        run_id: u32,
+        producer_id: u32,
+        shards: Arc<ShardMap>,
+    ) -> Generator {
         Generator {
             records,
             rng: SmallRng::seed_from_u64(seed),
             run_id,
             producer_id,
+            shards,
         }
     }
 
     /// The record with schedule index `seq`, intended to go out at `intended_unix_ns`.
-    pub fn make(&mut self, seq: u64, intended_unix_ns: u64) -> (String, Vec<u8>) {
+    pub fn make(&mut self, seq: u64, intended_unix_ns: u64) -> Made {
         let mut key = String::new();
         self.records.keys.sample_into(&mut self.rng, seq, &mut key);
+        let (explicit_hash_key, shard) =
+            match self.records.keys.explicit_shard(seq, self.shards.len()) {
+                Some(i) => (Some(self.shards.midpoint(i).to_string()), i as u32),
+                None => (
+                    None,
+                    self.shards
+                        .shard_of_key(&key)
+                        .map_or(NO_SHARD, |i| i as u32),
+                ),
+            };
         let size = (self.records.size.sample(&mut self.rng) as usize).max(STAMP_LEN);
         let mut data = vec![0u8; size];
         self.records
@@ -47,7 +80,12 @@ impl Generator {
             intended_unix_ns,
         }
         .write(&mut data);
-        (key, data)
+        Made {
+            key,
+            explicit_hash_key,
+            shard,
+            data,
+        }
     }
 }
 
@@ -66,14 +104,15 @@ mod tests {
     #[test]
     fn same_seed_same_records_different_seed_different_records() {
         let run = |seed| {
-            let mut g = Generator::new(records(), seed, 1, 0);
+            let mut g = Generator::new(records(), seed, 1, 0, Arc::default());
             (0..50).map(|i| g.make(i, 0)).collect::<Vec<_>>()
         };
         assert_eq!(run(5), run(5));
         assert_ne!(run(5), run(6));
-        let (key, data) = &run(5)[3];
-        assert!(key.starts_with('k'));
-        assert_eq!(data.len(), 64);
-        assert_eq!(Stamp::read(data).map(|s| s.seq), Some(3));
+        let made = &run(5)[3];
+        assert!(made.key.starts_with('k'));
+        assert_eq!(made.data.len(), 64);
+        assert_eq!(made.shard, NO_SHARD, "no shard map, no shard");
+        assert_eq!(Stamp::read(&made.data).map(|s| s.seq), Some(3));
     }
 }

@@ -39,9 +39,9 @@ impl ShardMap {
         self.ranges.is_empty()
     }
 
-    /// Shard ids, in the map's order (by hash-key range).
-    pub fn ids(&self) -> impl Iterator<Item = &str> {
-        self.ranges.iter().map(|r| r.2.as_str())
+    /// (shard id, starting hash key, ending hash key), in the map's order (by range start).
+    pub fn entries(&self) -> impl Iterator<Item = (&str, u128, u128)> {
+        self.ranges.iter().map(|r| (r.2.as_str(), r.0, r.1))
     }
 
     /// The hash key of a partition key.
@@ -49,7 +49,7 @@ impl ShardMap {
         u128::from_be_bytes(Md5::digest(partition_key.as_bytes()).into())
     }
 
-    /// Index (in [`ShardMap::ids`] order) of the shard holding `hash`, if any range does.
+    /// Index (in [`ShardMap::entries`] order) of the shard holding `hash`, if any range does.
     pub fn shard_of_hash(&self, hash: u128) -> Option<usize> {
         let i = self
             .ranges

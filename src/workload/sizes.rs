@@ -226,7 +226,10 @@ impl SizeDist {
                         toml::Value::Integer(w) => *w as f64,
                         toml::Value::Float(w) => *w,
                         _ => {
-                            return Err(format!("table row {}: the weight must be a number", i + 1));
+                            return Err(format!(
+                                "table row {}: the weight must be a number",
+                                i + 1
+                            ));
                         }
                     };
                     if !(weight >= 0.0 && weight.is_finite()) {
