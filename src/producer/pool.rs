@@ -14,7 +14,7 @@ use crate::metrics::interval::shard_entry;
 use crate::metrics::seen::SeenSet;
 use crate::scenario::{Api, Producer, Records};
 use crate::workload::Generator;
-use crate::workload::schedule::Schedule;
+use crate::workload::schedule::{Arrivals, Schedule};
 use crate::workload::shardmap::ShardMap;
 use aws_sdk_kinesis::Client;
 use rand::SeedableRng;
@@ -94,6 +94,7 @@ async fn schedule(
         ctx.shards.clone(),
     );
     let total = ctx.schedule.total();
+    let mut arrivals = Arrivals::new(ctx.schedule.clone(), p.arrival, ctx.seed);
     let mut next: u64 = 0;
     let mut linger_deadline = Instant::now();
     let mut next_record: Option<Record> = None;
@@ -106,7 +107,7 @@ async fn schedule(
         let mut scheduled: Vec<(usize, std::time::Duration)> = Vec::new();
         loop {
             if next_record.is_none() && next < total {
-                let offset = ctx.schedule.intended_offset(next);
+                let offset = arrivals.offset(next);
                 let intended = ctx.start + offset;
                 if intended > now {
                     break;
@@ -169,10 +170,7 @@ async fn schedule(
             break;
         }
         // sleep until the next record is due or the batch's linger runs out
-        let mut wake = ctx.start
-            + ctx
-                .schedule
-                .intended_offset(next.min(total.saturating_sub(1)));
+        let mut wake = ctx.start + arrivals.offset(next.min(total.saturating_sub(1)));
         if !batch.is_empty() {
             wake = wake.min(linger_deadline);
         }

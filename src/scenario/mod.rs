@@ -108,6 +108,9 @@ pub enum Api {
 pub enum Arrival {
     /// Evenly spaced at the phase's rate.
     Constant,
+    /// A Poisson process at the phase's rate (exponential gaps), with the phase's record count
+    /// kept exact.
+    Poisson,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -240,10 +240,10 @@ impl Validator<'_> {
             Arrival::Constant,
             |a| match a.as_str() {
                 "constant" => Ok(Arrival::Constant),
-                "poisson" => Err("poisson arrivals are not supported yet; use \"constant\"".into()),
+                "poisson" => Ok(Arrival::Poisson),
                 other => Err(format!(
-                    "unknown arrival `{other}`{}; use \"constant\"",
-                    suggest(other, &["constant"])
+                    "unknown arrival `{other}`{}; use \"constant\" or \"poisson\"",
+                    suggest(other, &["constant", "poisson"])
                 )),
             },
         );

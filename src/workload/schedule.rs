@@ -4,7 +4,11 @@
 //! phase's rate (constant, or a linear ramp), so latency can be measured from when a record
 //! *should* have gone out rather than when a busy generator got round to it.
 
-use crate::scenario::Phase;
+use crate::scenario::{Arrival, Phase};
+use rand::SeedableRng;
+use rand::rngs::SmallRng;
+use rand_distr::Distribution;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// One phase laid out in time and in record indices.
@@ -28,9 +32,13 @@ pub struct PhasePlan {
 impl PhasePlan {
     /// Offset from the phase start of its `k`-th record (k < count).
     fn offset_of(&self, k: u64) -> Duration {
+        self.offset_at(k as f64)
+    }
+
+    /// Offset from the phase start by which `k` records (a real number) are due at its rate.
+    fn offset_at(&self, k: f64) -> Duration {
         let d = self.duration.as_secs_f64();
         let (a, b) = (self.from, self.to);
-        let k = k as f64;
         let t = if (b - a).abs() < 1e-9 {
             k / a
         } else {
@@ -134,6 +142,72 @@ impl Schedule {
     }
 }
 
+/// Intended send times in record order, for either arrival process.
+///
+/// Constant arrivals come straight from the schedule. Poisson arrivals keep each phase's record
+/// count: given their number, the times of a Poisson process are independent draws from the
+/// rate curve, sorted, which are made in order from exponential gaps normalised by their sum
+/// (one pass over the phase's gaps to sum them, then the same seeded gaps again one by one).
+/// Calls must come with indices in increasing order; asking again for the same index is free.
+pub struct Arrivals {
+    schedule: Arc<Schedule>,
+    arrival: Arrival,
+    seed: u64,
+    /// The last index asked for and its offset.
+    last: Option<(u64, Duration)>,
+    /// Poisson state of the current phase: (phase, gap RNG, gaps so far, sum of all its gaps).
+    poisson: Option<(usize, SmallRng, f64, f64)>,
+}
+
+impl Arrivals {
+    pub fn new(schedule: Arc<Schedule>, arrival: Arrival, seed: u64) -> Arrivals {
+        Arrivals {
+            schedule,
+            arrival,
+            seed,
+            last: None,
+            poisson: None,
+        }
+    }
+
+    /// Intended send time of record `index`, as an offset from the run's start.
+    pub fn offset(&mut self, index: u64) -> Duration {
+        if let Some((i, offset)) = self.last
+            && i == index
+        {
+            return offset;
+        }
+        let offset = match self.arrival {
+            Arrival::Constant => self.schedule.intended_offset(index),
+            Arrival::Poisson => self.poisson_offset(index),
+        };
+        self.last = Some((index, offset));
+        offset
+    }
+
+    fn poisson_offset(&mut self, index: u64) -> Duration {
+        let p_ix = self.schedule.phase_of(index);
+        let plan = &self.schedule.phases[p_ix];
+        let phase_seed = self.seed ^ 0x9E37_79B9_7F4A_7C15_u64.wrapping_mul(p_ix as u64 + 1);
+        if self.poisson.as_ref().is_none_or(|s| s.0 != p_ix) {
+            let mut rng = SmallRng::seed_from_u64(phase_seed);
+            let total: f64 = (0..=plan.count).map(|_| gap(&mut rng)).sum();
+            self.poisson = Some((p_ix, SmallRng::seed_from_u64(phase_seed), 0.0, total));
+        }
+        let Some((_, rng, sum, total)) = self.poisson.as_mut() else {
+            return self.schedule.intended_offset(index);
+        };
+        // the k-th of N sorted uniform draws is the sum of k+1 gaps over the sum of N+1
+        *sum += gap(rng);
+        plan.start + plan.offset_at((*sum / *total) * plan.count as f64)
+    }
+}
+
+/// An Exp(1) gap.
+fn gap(rng: &mut SmallRng) -> f64 {
+    rand_distr::Exp1.sample(rng)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -186,6 +260,43 @@ mod tests {
         assert_eq!(s.phase_at(Duration::from_millis(2500)), 1);
         assert_eq!(s.phase_at(Duration::from_secs(60)), 1);
         assert!(s.intended_offset(5699) <= Duration::from_secs(12));
+    }
+
+    /// Gaps between Poisson arrivals are exponential: a Kolmogorov-Smirnov test against
+    /// Exp(rate), and each phase keeps its record count.
+    #[test]
+    fn poisson_arrivals_have_exponential_gaps() {
+        let s = Arc::new(Schedule::new(&[
+            phase(20, 1000.0, 1000.0),
+            phase(10, 100.0, 100.0),
+        ]));
+        let mut a = Arrivals::new(s.clone(), Arrival::Poisson, 3);
+        let times: Vec<f64> = (0..s.total()).map(|i| a.offset(i).as_secs_f64()).collect();
+        assert!(times.windows(2).all(|w| w[0] <= w[1]), "in order");
+        assert!(times[..20_000].iter().all(|&t| t <= 20.0));
+        assert!(times[20_000..].iter().all(|&t| (20.0..=30.0).contains(&t)));
+        let mut gaps: Vec<f64> = times[..20_000].windows(2).map(|w| w[1] - w[0]).collect();
+        gaps.sort_by(f64::total_cmp);
+        let n = gaps.len() as f64;
+        let d = gaps
+            .iter()
+            .enumerate()
+            .map(|(i, g)| {
+                let cdf = 1.0 - (-1000.0 * g).exp();
+                (cdf - i as f64 / n)
+                    .abs()
+                    .max(((i + 1) as f64 / n - cdf).abs())
+            })
+            .fold(0.0, f64::max);
+        // the KS critical value at 99.9% is 1.95 / sqrt(n) = 0.0138 for n = 20,000
+        assert!(d < 1.95 / n.sqrt(), "KS distance {d}");
+        // not the constant schedule: the gaps vary
+        assert!(gaps[0] < 0.0001 && gaps[gaps.len() - 1] > 0.004);
+        // same seed, same times
+        let mut again = Arrivals::new(s.clone(), Arrival::Poisson, 3);
+        assert_eq!(again.offset(0).as_secs_f64(), times[0]);
+        let mut constant = Arrivals::new(s, Arrival::Constant, 3);
+        assert_eq!(constant.offset(500), Duration::from_millis(500));
     }
 
     #[test]
