@@ -310,3 +310,37 @@ drain = "60s"
     assert_eq!(a.received, 500, "{a:?}");
     assert_eq!(a.lost, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_payloads_from_a_template_and_a_replay_file_are_verified_end_to_end() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let clicks = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/clickstream.toml"),
+    )
+    .expect("clickstream.toml")
+    .replace("duration = \"20s\"", "duration = \"2s\"");
+    let outcome = run(&clicks, out.path()).await;
+    let a = &outcome.summary.accounting;
+    assert_eq!(
+        (a.scheduled, a.acknowledged, a.received, a.lost),
+        (1000, 1000, 1000, 0),
+        "{a:?}"
+    );
+    assert_eq!(outcome.summary.api, "put_record");
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("events.ndjson"),
+        "{\"user\": \"ann\", \"n\": 1}\n{\"user\": \"bob\", \"n\": 2}\n{\"user\": \"cy\", \"n\": 3}\n",
+    )
+    .expect("write");
+    let text = "[target]\nstream = \"replay\"\nshards = 2\n[records]\npayload = { file = \"events.ndjson\", key = \"user\" }\n[[phase]]\nduration = \"2s\"\nrate = 150\n[consumer]\ndrain = \"20s\"\n";
+    let file = dir.path().join("replay.toml");
+    let scenario = kbench::scenario::parse(text, &file.display().to_string(), "replay")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let outcome = runner::run(&scenario, &settings(out.path()), CancellationToken::new())
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    let a = &outcome.summary.accounting;
+    assert_eq!((a.acknowledged, a.received, a.lost), (300, 300, 0), "{a:?}");
+}

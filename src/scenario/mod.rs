@@ -138,11 +138,29 @@ pub struct Backoff {
     pub max: Duration,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Records {
+    /// Used by random payloads only (JSON payloads size themselves).
     pub size: SizeDist,
+    /// Used unless the payload names a key field.
     pub keys: KeyDist,
     pub payload: Payload,
+}
+
+impl Serialize for Records {
+    /// Writes only what applies, so the effective scenario reads back as the same scenario.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("payload", &self.payload)?;
+        if !self.payload.sizes_itself() {
+            m.serialize_entry("size", &self.size)?;
+        }
+        if !self.payload.keys_itself() {
+            m.serialize_entry("keys", &self.keys)?;
+        }
+        m.end()
+    }
 }
 
 /// Records per second at the start and end of a phase (equal for a constant rate).

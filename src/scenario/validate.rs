@@ -60,6 +60,10 @@ pub fn parse(text: &str, file: &str, default_name: &str) -> Result<Scenario, Sce
     let mut v = Validator {
         src: text,
         issues: Vec::new(),
+        base: Path::new(file)
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default(),
     };
     let raw: RawScenario = match toml::from_str(text) {
         Ok(raw) => raw,
@@ -99,6 +103,8 @@ fn explain_serde_message(message: &str) -> String {
 struct Validator<'a> {
     src: &'a str,
     issues: Vec<Issue>,
+    /// Folder of the scenario file: relative paths in it start here.
+    base: std::path::PathBuf,
 }
 
 impl Validator<'_> {
@@ -296,12 +302,31 @@ impl Validator<'_> {
             KeyDist::default(),
             KeyDist::from_toml,
         );
-        let payload = self.get(
-            &r.payload,
-            "records.payload",
-            Payload::default(),
-            Payload::from_toml,
-        );
+        let folder = self.base.clone();
+        let payload = self.get(&r.payload, "records.payload", Payload::default(), |v| {
+            Payload::from_toml(v, &folder)
+        });
+        let payload_span = r.payload.as_ref().map(|s| s.span()).unwrap_or(0..0);
+        if payload.sizes_itself()
+            && let Some(s) = &r.size
+        {
+            self.push(s.span(), Some("records.size"), "a JSON payload decides its own record sizes; remove `size` (it applies to random payloads)");
+        }
+        if payload.keys_itself()
+            && let Some(k) = &r.keys
+        {
+            self.push(k.span(), Some("records.keys"), "the payload's `key` field gives the partition keys; remove `keys`, or the payload's `key`");
+        }
+        if let Payload::Replay { records, .. } = &payload {
+            let (key, data) = records.max_sizes();
+            if (key + data + crate::workload::payload::JSON_STAMP_LEN) as u64 > MAX_RECORD_BYTES {
+                self.push(
+                    payload_span.clone(),
+                    Some("records.payload"),
+                    "a replayed record plus its key and stamp exceeds the 1MiB record limit",
+                );
+            }
+        }
         let size_span = r.size.as_ref().map(|s| s.span()).unwrap_or(0..0);
         if size.min() < STAMP_LEN as u64 {
             self.push(size_span.clone(), Some("records.size"), format!(
@@ -328,6 +353,20 @@ impl Validator<'_> {
         }
 
         let phases = self.phases(&raw.phase);
+        if let Payload::Replay {
+            records,
+            looped: false,
+            ..
+        } = &payload
+        {
+            let offered = crate::workload::schedule::Schedule::new(&phases).total();
+            if offered > records.len() as u64 {
+                self.push(payload_span, Some("records.payload"), format!(
+                    "the phases offer {offered} records but the replay file has {} and `loop = false`; set loop = true or shorten the phases",
+                    records.len()
+                ));
+            }
+        }
 
         let c = &raw.consumer;
         self.get(&c.kind, "consumer.kind", (), |k| match k.as_str() {

@@ -2,13 +2,16 @@
 
 pub mod keys;
 pub mod payload;
+pub mod replay;
 pub mod schedule;
 pub mod shardmap;
 pub mod sizes;
+pub mod template;
 
 use crate::metrics::interval::NO_SHARD;
 use crate::scenario::Records;
-use payload::{STAMP_LEN, Stamp};
+use payload::{Payload, STAMP_LEN, Stamp};
+use rand::RngCore;
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
 use shardmap::ShardMap;
@@ -56,8 +59,39 @@ impl Generator {
 
     /// The record with schedule index `seq`, intended to go out at `intended_unix_ns`.
     pub fn make(&mut self, seq: u64, intended_unix_ns: u64) -> Made {
+        let stamp = Stamp {
+            run_id: self.run_id,
+            producer_id: self.producer_id,
+            seq,
+            intended_unix_ns,
+        };
         let mut key = String::new();
-        self.records.keys.sample_into(&mut self.rng, seq, &mut key);
+        let mut data = Vec::new();
+        match &self.records.payload {
+            Payload::Random => {
+                self.records.keys.sample_into(&mut self.rng, seq, &mut key);
+                let size = (self.records.size.sample(&mut self.rng) as usize).max(STAMP_LEN);
+                data.resize(size, 0);
+                self.rng.fill_bytes(&mut data[STAMP_LEN..]);
+                stamp.write(&mut data);
+            }
+            Payload::Template {
+                parsed, key: field, ..
+            } => {
+                let mut json = String::new();
+                parsed.render(&mut self.rng, seq, intended_unix_ns, &mut json);
+                match field.as_deref().and_then(|f| payload::key_field(&json, f)) {
+                    Some(k) => key = k,
+                    None => self.records.keys.sample_into(&mut self.rng, seq, &mut key),
+                }
+                stamp.prefix_json(&json, &mut data);
+            }
+            Payload::Replay { records, .. } => {
+                let (k, json) = records.get(seq);
+                key.push_str(k);
+                stamp.prefix_json(json, &mut data);
+            }
+        }
         let (explicit_hash_key, shard) =
             match self.records.keys.explicit_shard(seq, self.shards.len()) {
                 Some(i) => (Some(self.shards.midpoint(i).to_string()), i as u32),
@@ -68,18 +102,6 @@ impl Generator {
                         .map_or(NO_SHARD, |i| i as u32),
                 ),
             };
-        let size = (self.records.size.sample(&mut self.rng) as usize).max(STAMP_LEN);
-        let mut data = vec![0u8; size];
-        self.records
-            .payload
-            .fill(&mut self.rng, &mut data[STAMP_LEN..]);
-        Stamp {
-            run_id: self.run_id,
-            producer_id: self.producer_id,
-            seq,
-            intended_unix_ns,
-        }
-        .write(&mut data);
         Made {
             key,
             explicit_hash_key,

@@ -4,8 +4,11 @@
 //! records: magic, run id, producer id, sequence number (the record's index in the run's
 //! schedule) and the intended send time.
 
-use rand::RngCore;
+use super::replay::Replay;
+use super::template::Template;
 use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// First bytes of every stamp ("KBS" + format version 1).
 pub const STAMP_MAGIC: [u8; 4] = *b"KBS1";
@@ -35,8 +38,13 @@ impl Stamp {
         out[20..28].copy_from_slice(&self.intended_unix_ns.to_be_bytes());
     }
 
-    /// Reads a stamp from the start of a record's data; `None` if it carries none.
+    /// Reads a stamp from the start of a record's data (binary, or a JSON record's `_kbench`
+    /// field); `None` if it carries none.
     pub fn read(data: &[u8]) -> Option<Stamp> {
+        Stamp::read_binary(data).or_else(|| Stamp::read_json(data))
+    }
+
+    fn read_binary(data: &[u8]) -> Option<Stamp> {
         if data.len() < STAMP_LEN || data[0..4] != STAMP_MAGIC {
             return None;
         }
@@ -56,33 +64,172 @@ impl Stamp {
     }
 }
 
+/// Bytes a stamp takes in a JSON record: `{"_kbench":"<56 hex digits>",`.
+pub const JSON_STAMP_LEN: usize = JSON_STAMP_PREFIX.len() + 2 * STAMP_LEN + 2;
+const JSON_STAMP_PREFIX: &[u8] = b"{\"_kbench\":\"";
+
+impl Stamp {
+    /// The stamp as the first field of a JSON object: `{"_kbench":"<hex>",` + the rest of `object`
+    /// (which must start with `{`).
+    pub fn prefix_json(&self, object: &str, out: &mut Vec<u8>) {
+        let mut raw = [0u8; STAMP_LEN];
+        self.write(&mut raw);
+        out.clear();
+        out.extend_from_slice(JSON_STAMP_PREFIX);
+        for b in raw {
+            out.extend_from_slice(format!("{b:02x}").as_bytes());
+        }
+        out.push(b'"');
+        let rest = object.trim_start().strip_prefix('{').unwrap_or(object);
+        if !rest.trim_start().starts_with('}') {
+            out.push(b',');
+        }
+        out.extend_from_slice(rest.as_bytes());
+    }
+
+    /// Reads a stamp from a JSON record that starts with kbench's `_kbench` field.
+    fn read_json(data: &[u8]) -> Option<Stamp> {
+        let hex = data.strip_prefix(JSON_STAMP_PREFIX)?.get(..2 * STAMP_LEN)?;
+        let mut raw = [0u8; STAMP_LEN];
+        for (i, pair) in hex.chunks(2).enumerate() {
+            raw[i] = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
+        }
+        Stamp::read_binary(&raw)
+    }
+}
+
 /// What fills a record after its stamp.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub enum Payload {
     /// Random bytes from the run's seeded RNG: incompressible, like encrypted or compressed data.
     #[default]
     Random,
+    /// A JSON object rendered from a template; the partition key from field `key` if given.
+    Template {
+        text: String,
+        key: Option<String>,
+        parsed: Arc<Template>,
+    },
+    /// JSON objects replayed from an NDJSON file, the partition key from field `key`.
+    Replay {
+        file: PathBuf,
+        key: String,
+        looped: bool,
+        records: Arc<Replay>,
+    },
+}
+
+impl Serialize for Payload {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        match self {
+            Payload::Random => s.serialize_str("random"),
+            Payload::Template { text, key, .. } => {
+                let mut m = s.serialize_map(None)?;
+                m.serialize_entry("template", text)?;
+                if let Some(k) = key {
+                    m.serialize_entry("key", k)?;
+                }
+                m.end()
+            }
+            Payload::Replay {
+                file, key, looped, ..
+            } => {
+                let mut m = s.serialize_map(None)?;
+                m.serialize_entry("file", &file.display().to_string())?;
+                m.serialize_entry("key", key)?;
+                m.serialize_entry("loop", looped)?;
+                m.end()
+            }
+        }
+    }
 }
 
 impl Payload {
-    /// Reads `payload = "random"`.
-    pub fn from_toml(value: &toml::Value) -> Result<Self, String> {
-        match value.as_str() {
-            Some("random") => Ok(Payload::Random),
-            Some(other) => Err(format!(
-                "unknown payload `{other}`{}; known: \"random\"",
+    /// Reads `payload = "random"`, `{ template = "...", key = "field" }` or
+    /// `{ file = "events.ndjson", key = "field", loop = true }`; relative files start at `base`.
+    pub fn from_toml(value: &toml::Value, base: &Path) -> Result<Self, String> {
+        match value {
+            toml::Value::String(s) if s == "random" => Ok(Payload::Random),
+            toml::Value::String(other) => Err(format!(
+                "unknown payload `{other}`{}; use \"random\", {{ template = \"...\" }} or {{ file = \"events.ndjson\", key = \"field\" }}",
                 crate::scenario::suggest(other, &["random"])
             )),
-            None => Err("expected a payload kind such as \"random\"".into()),
+            toml::Value::Table(t) if t.contains_key("template") => {
+                crate::scenario::check_table_keys(t, &["template", "key"])?;
+                let text = t["template"].as_str().ok_or("`template` must be a string")?.to_string();
+                let key = match t.get("key") {
+                    None => None,
+                    Some(k) => Some(k.as_str().ok_or("`key` must be the name of a field")?.to_string()),
+                };
+                let parsed = Template::parse(&text).map_err(|e| format!("template: {e}"))?;
+                check_template_sample(&parsed, key.as_deref())?;
+                Ok(Payload::Template { text, key, parsed: Arc::new(parsed) })
+            }
+            toml::Value::Table(t) if t.contains_key("file") => {
+                crate::scenario::check_table_keys(t, &["file", "key", "loop"])?;
+                let file = PathBuf::from(t["file"].as_str().ok_or("`file` must be a path")?);
+                let key = t
+                    .get("key")
+                    .and_then(|k| k.as_str())
+                    .ok_or("a replay needs `key`, the field that holds each record's partition key")?
+                    .to_string();
+                let looped = match t.get("loop") {
+                    None => true,
+                    Some(l) => l.as_bool().ok_or("`loop` must be true or false")?,
+                };
+                let path = if file.is_absolute() { file.clone() } else { base.join(&file) };
+                let records = Replay::load(&path, &key)?;
+                Ok(Payload::Replay { file, key, looped, records: Arc::new(records) })
+            }
+            _ => Err("expected \"random\", { template = \"...\", key = \"field\" } or { file = \"events.ndjson\", key = \"field\" }".into()),
         }
     }
 
-    /// Fills `body` (the bytes after the stamp).
-    pub fn fill<R: RngCore>(&self, rng: &mut R, body: &mut [u8]) {
-        match self {
-            Payload::Random => rng.fill_bytes(body),
-        }
+    /// Whether the payload decides record sizes itself (JSON), so `[records] size` does not apply.
+    pub fn sizes_itself(&self) -> bool {
+        !matches!(self, Payload::Random)
+    }
+
+    /// Whether the payload supplies partition keys, so `[records] keys` does not apply.
+    pub fn keys_itself(&self) -> bool {
+        matches!(
+            self,
+            Payload::Template { key: Some(_), .. } | Payload::Replay { .. }
+        )
+    }
+}
+
+/// Renders one record to check that the template makes a JSON object with the key field.
+fn check_template_sample(t: &Template, key: Option<&str>) -> Result<(), String> {
+    use rand::SeedableRng;
+    let mut out = String::new();
+    t.render(&mut rand::rngs::SmallRng::seed_from_u64(0), 0, 0, &mut out);
+    let value: serde_json::Value = serde_json::from_str(&out)
+        .map_err(|e| format!("the template does not render valid JSON ({e}); a sample: {out}"))?;
+    let obj = value
+        .as_object()
+        .ok_or("the template must render a JSON object `{...}`")?;
+    if let Some(k) = key
+        && !matches!(
+            obj.get(k),
+            Some(serde_json::Value::String(_) | serde_json::Value::Number(_))
+        )
+    {
+        return Err(format!(
+            "the template has no string or number field `{k}` for the partition key"
+        ));
+    }
+    Ok(())
+}
+
+/// The partition key in field `key` of a rendered JSON object.
+pub fn key_field(json: &str, key: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(json).ok()?;
+    match value.get(key)? {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
     }
 }
 

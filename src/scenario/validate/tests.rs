@@ -167,3 +167,72 @@ fn consumer_slos_need_the_consumer() {
     assert_eq!(found[0].key, "slo.max_lost");
     assert!(found[0].message.contains("needs the consumer"));
 }
+
+#[test]
+fn payload_problems_name_the_payload_key() {
+    let with = |payload: &str| {
+        format!("[records]\npayload = {payload}\n[[phase]]\nduration = \"1s\"\nrate = 1\n")
+    };
+    let i = &issues(&with(r#"{ template = '{"a": {{intt 0 9}}}' }"#))[0];
+    assert_eq!((i.key.as_str(), i.line), ("records.payload", 2));
+    assert!(i.message.contains("did you mean `int`"), "{}", i.message);
+    let i = &issues(&with(r#"{ template = '{"a": {{seq}},}' }"#))[0];
+    assert!(
+        i.message.contains("does not render valid JSON"),
+        "{}",
+        i.message
+    );
+    let i = &issues(&with(r#"{ template = '{"a": 1}', key = "b" }"#))[0];
+    assert!(
+        i.message.contains("no string or number field `b`"),
+        "{}",
+        i.message
+    );
+    let i = &issues(&with(r#"{ file = "no-such.ndjson", key = "k" }"#))[0];
+    assert!(
+        i.message.contains("cannot read replay file"),
+        "{}",
+        i.message
+    );
+    let i = &issues(&format!(
+        "{}[records.size]\ndist = \"fixed\"\nvalue = 100\n",
+        with(r#"{ template = '{"a": 1}' }"#)
+    ))[0];
+    assert_eq!(i.key, "records.size");
+    assert!(i.message.contains("decides its own record sizes"));
+}
+
+#[test]
+fn a_bad_replay_line_is_named_with_its_file_and_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("e.ndjson"),
+        "{\"k\": \"a\"}\n{\"k\": oops}\n",
+    )
+    .expect("write");
+    let file = dir.path().join("s.toml");
+    let text = "[records]\npayload = { file = \"e.ndjson\", key = \"k\" }\n[[phase]]\nduration = \"1s\"\nrate = 1\n";
+    let found = match parse(text, &file.display().to_string(), "s") {
+        Err(ScenarioError::Invalid { issues, .. }) => issues,
+        other => panic!("{other:?}"),
+    };
+    assert!(
+        found[0].message.contains("e.ndjson:2: not valid JSON"),
+        "{found:?}"
+    );
+    // loop = false needs enough lines for the schedule
+    std::fs::write(dir.path().join("e.ndjson"), "{\"k\": \"a\"}\n").expect("write");
+    let once = text
+        .replace("key = \"k\" }", "key = \"k\", loop = false }")
+        .replace("rate = 1", "rate = 5");
+    let found = match parse(&once, &file.display().to_string(), "s") {
+        Err(ScenarioError::Invalid { issues, .. }) => issues,
+        other => panic!("{other:?}"),
+    };
+    assert!(
+        found[0]
+            .message
+            .contains("offer 5 records but the replay file has 1"),
+        "{found:?}"
+    );
+}
