@@ -71,24 +71,14 @@ async fn run(text: &str) -> kbench::report::RunSummary {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hot_key_throttles_its_shard_and_no_other() {
-    let s = run(r#"
-[target]
-stream = "hot"
-shards = 4
-[producer]
-in_flight = 16
-max_attempts = 20
-backoff = { base = "100ms", max = "1s" }
-[records]
-size = "128B"
-keys = { dist = "hot", fraction = 0.5, count = 1000 }
-[[phase]]
-duration = "4s"
-rate = 3000
-[consumer]
-drain = "30s"
-"#)
-    .await;
+    // the shipped scenario, shortened: 1,500 records/s on the key `hot`
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/hot-key.toml"),
+    )
+    .expect("scenarios/hot-key.toml")
+    .replace("duration = \"15s\"", "duration = \"4s\"")
+    .replace("max_attempts = 10", "max_attempts = 30");
+    let s = run(&text).await;
     let hot = ShardMap::new(s.per_shard.iter().map(|p| {
         (
             p.shard_id.as_str(),
