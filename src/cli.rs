@@ -265,6 +265,9 @@ async fn serve(port: u16, options: EmbeddedOptions) -> anyhow::Result<i32> {
 async fn run(args: RunArgs) -> anyhow::Result<i32> {
     let scenario = scenario::load(&args.scenario)?;
     let scenario = apply_overrides(scenario, &args)?;
+    scenario
+        .check_replay_length()
+        .map_err(|e| anyhow::anyhow!("{}: `records.payload`: {e}", args.scenario.display()))?;
     let settings = RunSettings {
         out: args.out.clone(),
         progress: !args.quiet && !args.json && std::io::stdout().is_terminal(),

@@ -333,3 +333,24 @@ fn bad_flags_exit_1_not_2() {
         .code(1);
     kbench().arg("--help").assert().code(0);
 }
+
+#[test]
+fn a_once_only_replay_is_checked_again_after_rate_and_duration_flags() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lines: String = (0..100).map(|i| format!("{{\"k\": \"u{i}\"}}\n")).collect();
+    std::fs::write(dir.path().join("e.ndjson"), lines).expect("write");
+    let path = write(
+        dir.path(),
+        "once.toml",
+        "[records]\npayload = { file = \"e.ndjson\", key = \"k\", loop = false }\n[[phase]]\nduration = \"1s\"\nrate = 100\n",
+    );
+    kbench().arg("validate").arg(&path).assert().success();
+    kbench()
+        .args(["run", "--quiet", "--rate", "2x"])
+        .arg(&path)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "offer 200 records but the replay file has 100",
+        ));
+}

@@ -6,6 +6,9 @@ use crate::workload::schedule::Schedule;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+/// Shortest interval whose rates count toward the per-shard peaks.
+const MIN_PEAK_INTERVAL_S: f64 = 0.5;
+
 /// Where tasks get their slots; the collector reads them all.
 #[derive(Debug, Default, Clone)]
 pub struct Registry {
@@ -100,8 +103,9 @@ impl Collector {
             stats: interval,
         };
         self.last = elapsed;
+        // peaks over whole intervals only: a short final interval would inflate the rate
         let secs = row.length.as_secs_f64();
-        if secs > 0.0 {
+        if secs >= MIN_PEAK_INTERVAL_S {
             if self.shard_peaks.len() < row.stats.shards.len() {
                 self.shard_peaks.resize(row.stats.shards.len(), 0.0);
             }

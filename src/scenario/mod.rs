@@ -243,10 +243,35 @@ pub struct Report {
 }
 
 impl Scenario {
+    /// A replay with `loop = false` must have a record for everything the phases offer (checked
+    /// again after `--rate` and `--duration` change the phases).
+    pub fn check_replay_length(&self) -> Result<(), String> {
+        replay_covers_phases(&self.records.payload, &self.phase)
+    }
+
     /// The scenario as TOML, fully defaulted; it reads back as the same scenario.
     pub fn to_toml(&self) -> String {
         toml::to_string(self).unwrap_or_else(|e| format!("# could not render scenario: {e}\n"))
     }
+}
+
+/// Whether a `loop = false` replay has a record for everything `phases` offer.
+pub fn replay_covers_phases(payload: &Payload, phases: &[Phase]) -> Result<(), String> {
+    if let Payload::Replay {
+        records,
+        looped: false,
+        ..
+    } = payload
+    {
+        let offered = crate::workload::schedule::Schedule::new(phases).total();
+        if offered > records.len() as u64 {
+            return Err(format!(
+                "the phases offer {offered} records but the replay file has {} and `loop = false`; set loop = true or shorten the phases",
+                records.len()
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// ", did you mean `x`?" when one of `known` is close to `word`, else "".

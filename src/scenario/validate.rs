@@ -353,19 +353,8 @@ impl Validator<'_> {
         }
 
         let phases = self.phases(&raw.phase);
-        if let Payload::Replay {
-            records,
-            looped: false,
-            ..
-        } = &payload
-        {
-            let offered = crate::workload::schedule::Schedule::new(&phases).total();
-            if offered > records.len() as u64 {
-                self.push(payload_span, Some("records.payload"), format!(
-                    "the phases offer {offered} records but the replay file has {} and `loop = false`; set loop = true or shorten the phases",
-                    records.len()
-                ));
-            }
+        if let Err(e) = replay_covers_phases(&payload, &phases) {
+            self.push(payload_span, Some("records.payload"), e);
         }
 
         let c = &raw.consumer;

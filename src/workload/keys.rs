@@ -142,7 +142,7 @@ impl KeyDist {
             | KeyDist::Sequential { count } => numbered(*count),
             KeyDist::Hot { count, .. } => numbered(*count).max("hot".len()),
             KeyDist::Unique => format!("u{}", u64::MAX).len(),
-            KeyDist::EvenShards => format!("s{}", crate::scenario::limits::MAX_SHARDS).len(),
+            KeyDist::EvenShards => format!("s{}", u64::MAX).len(),
         }
     }
 

@@ -38,6 +38,8 @@ pub struct Generator {
     run_id: u32,
     producer_id: u32,
     shards: Arc<ShardMap>,
+    /// Whether a template record without its key field has been reported already.
+    warned_key_field: bool,
 }
 
 impl Generator {
@@ -54,6 +56,7 @@ impl Generator {
             run_id,
             producer_id,
             shards,
+            warned_key_field: false,
         }
     }
 
@@ -80,8 +83,17 @@ impl Generator {
             } => {
                 let mut json = String::new();
                 parsed.render(&mut self.rng, seq, intended_unix_ns, &mut json);
-                match field.as_deref().and_then(|f| payload::key_field(&json, f)) {
-                    Some(k) => key = k,
+                match field.as_deref().map(|f| (f, payload::key_field(&json, f))) {
+                    Some((_, Some(k))) => key = k,
+                    Some((f, None)) => {
+                        if !self.warned_key_field {
+                            self.warned_key_field = true;
+                            tracing::warn!(
+                                "a rendered record has no usable key field `{f}` (record {seq}: {json}); such records get keys from [records] keys"
+                            );
+                        }
+                        self.records.keys.sample_into(&mut self.rng, seq, &mut key);
+                    }
                     None => self.records.keys.sample_into(&mut self.rng, seq, &mut key),
                 }
                 stamp.prefix_json(&json, &mut data);

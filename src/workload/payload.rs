@@ -200,25 +200,45 @@ impl Payload {
     }
 }
 
-/// Renders one record to check that the template makes a JSON object with the key field.
+/// Checks a template before any record is sent: its longest record fits the record limit, and
+/// a few hundred seeded samples each render a JSON object whose key field is a valid partition key.
 fn check_template_sample(t: &Template, key: Option<&str>) -> Result<(), String> {
+    use crate::scenario::limits::{MAX_PARTITION_KEY_CHARS, MAX_RECORD_BYTES};
     use rand::SeedableRng;
-    let mut out = String::new();
-    t.render(&mut rand::rngs::SmallRng::seed_from_u64(0), 0, 0, &mut out);
-    let value: serde_json::Value = serde_json::from_str(&out)
-        .map_err(|e| format!("the template does not render valid JSON ({e}); a sample: {out}"))?;
-    let obj = value
-        .as_object()
-        .ok_or("the template must render a JSON object `{...}`")?;
-    if let Some(k) = key
-        && !matches!(
-            obj.get(k),
-            Some(serde_json::Value::String(_) | serde_json::Value::Number(_))
-        )
-    {
+    let longest = t
+        .max_len()
+        .saturating_add(JSON_STAMP_LEN + MAX_PARTITION_KEY_CHARS);
+    if longest as u64 > MAX_RECORD_BYTES {
         return Err(format!(
-            "the template has no string or number field `{k}` for the partition key"
+            "the template can render records of up to {longest} bytes with stamp and key, above the 1MiB record limit; shorten its strings"
         ));
+    }
+    let mut rng = rand::rngs::SmallRng::seed_from_u64(0);
+    let mut out = String::new();
+    for seq in 0..200 {
+        t.render(&mut rng, seq, 0, &mut out);
+        let value: serde_json::Value = serde_json::from_str(&out).map_err(|e| {
+            format!("the template does not render valid JSON ({e}); a sample: {out}")
+        })?;
+        let obj = value
+            .as_object()
+            .ok_or("the template must render a JSON object `{...}`")?;
+        if let Some(k) = key {
+            let text = match obj.get(k) {
+                Some(serde_json::Value::String(s)) => s.clone(),
+                Some(serde_json::Value::Number(n)) => n.to_string(),
+                _ => {
+                    return Err(format!(
+                        "the template has no string or number field `{k}` for the partition key"
+                    ));
+                }
+            };
+            if text.is_empty() || text.chars().count() > MAX_PARTITION_KEY_CHARS {
+                return Err(format!(
+                    "the key field `{k}` rendered `{text}`: partition keys are 1 to 256 characters"
+                ));
+            }
+        }
     }
     Ok(())
 }

@@ -5,9 +5,8 @@
 //! *should* have gone out rather than when a busy generator got round to it.
 
 use crate::scenario::{Arrival, Phase};
-use rand::SeedableRng;
 use rand::rngs::SmallRng;
-use rand_distr::Distribution;
+use rand::{Rng, SeedableRng};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -146,8 +145,8 @@ impl Schedule {
 ///
 /// Constant arrivals come straight from the schedule. Poisson arrivals keep each phase's record
 /// count: given their number, the times of a Poisson process are independent draws from the
-/// rate curve, sorted, which are made in order from exponential gaps normalised by their sum
-/// (one pass over the phase's gaps to sum them, then the same seeded gaps again one by one).
+/// rate curve, sorted. The sorted draws are made one at a time in order (each the smallest of the
+/// draws still to place), so no phase needs a pass over all its records first.
 /// Calls must come with indices in increasing order; asking again for the same index is free.
 pub struct Arrivals {
     schedule: Arc<Schedule>,
@@ -155,8 +154,8 @@ pub struct Arrivals {
     seed: u64,
     /// The last index asked for and its offset.
     last: Option<(u64, Duration)>,
-    /// Poisson state of the current phase: (phase, gap RNG, gaps so far, sum of all its gaps).
-    poisson: Option<(usize, SmallRng, f64, f64)>,
+    /// Poisson state of the current phase: (phase, its seeded RNG, the last sorted uniform draw).
+    poisson: Option<(usize, SmallRng, f64)>,
 }
 
 impl Arrivals {
@@ -188,24 +187,20 @@ impl Arrivals {
     fn poisson_offset(&mut self, index: u64) -> Duration {
         let p_ix = self.schedule.phase_of(index);
         let plan = &self.schedule.phases[p_ix];
-        let phase_seed = self.seed ^ 0x9E37_79B9_7F4A_7C15_u64.wrapping_mul(p_ix as u64 + 1);
         if self.poisson.as_ref().is_none_or(|s| s.0 != p_ix) {
-            let mut rng = SmallRng::seed_from_u64(phase_seed);
-            let total: f64 = (0..=plan.count).map(|_| gap(&mut rng)).sum();
-            self.poisson = Some((p_ix, SmallRng::seed_from_u64(phase_seed), 0.0, total));
+            let phase_seed = self.seed ^ 0x9E37_79B9_7F4A_7C15_u64.wrapping_mul(p_ix as u64 + 1);
+            self.poisson = Some((p_ix, SmallRng::seed_from_u64(phase_seed), 0.0));
         }
-        let Some((_, rng, sum, total)) = self.poisson.as_mut() else {
+        let Some((_, rng, last)) = self.poisson.as_mut() else {
             return self.schedule.intended_offset(index);
         };
-        // the k-th of N sorted uniform draws is the sum of k+1 gaps over the sum of N+1
-        *sum += gap(rng);
-        plan.start + plan.offset_at((*sum / *total) * plan.count as f64)
+        // the next of the phase's sorted uniform draws: the smallest of the `left` draws still to
+        // place, all above the last one
+        let left = plan.count.saturating_sub(index - plan.first).max(1) as f64;
+        let v = 1.0 - rng.random::<f64>();
+        *last = 1.0 - (1.0 - *last) * v.powf(1.0 / left);
+        plan.start + plan.offset_at(*last * plan.count as f64)
     }
-}
-
-/// An Exp(1) gap.
-fn gap(rng: &mut SmallRng) -> f64 {
-    rand_distr::Exp1.sample(rng)
 }
 
 #[cfg(test)]

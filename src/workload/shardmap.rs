@@ -25,7 +25,13 @@ impl ShardMap {
                     format!("shard {id} has a hash key `{s}` that is not a 128-bit number")
                 })
             };
-            ranges.push((parse(start)?, parse(end)?, id.to_string()));
+            let (start, end) = (parse(start)?, parse(end)?);
+            if start > end {
+                return Err(format!(
+                    "shard {id} has a hash-key range that ends before it starts"
+                ));
+            }
+            ranges.push((start, end, id.to_string()));
         }
         ranges.sort_by_key(|r| r.0);
         Ok(ShardMap { ranges })

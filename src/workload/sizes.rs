@@ -240,6 +240,12 @@ impl SizeDist {
                     }
                     pairs.push((size, weight));
                 }
+                if !pairs.iter().map(|p| p.1).sum::<f64>().is_finite() {
+                    return Err(
+                        "the table's weights add up past the largest number; scale them down"
+                            .into(),
+                    );
+                }
                 let index = rand::distr::weighted::WeightedIndex::new(pairs.iter().map(|p| p.1))
                     .map_err(|_| {
                         "the table needs at least one row with a weight above 0".to_string()

@@ -60,7 +60,20 @@ impl Template {
             })?;
             let inner = after[..close].trim();
             let (name, spec) = match inner.split_once(':') {
-                Some((n, s)) if is_name(n.trim()) && !s.trim().is_empty() => {
+                Some((n, s)) if is_name(n.trim()) => {
+                    if s.trim().is_empty() {
+                        return Err(format!(
+                            "`{{{{{inner}}}}}`: the named value `{}` needs a placeholder after `:`, e.g. `{{{{{}: int 0 100}}}}`",
+                            n.trim(),
+                            n.trim()
+                        ));
+                    }
+                    if names.iter().any(|x| x == n.trim()) {
+                        return Err(format!(
+                            "`{{{{{inner}}}}}`: the name `{}` is already defined in this template; use another name",
+                            n.trim()
+                        ));
+                    }
                     (Some(n.trim()), s.trim())
                 }
                 _ => (None, inner),
@@ -80,6 +93,37 @@ impl Template {
             parts.push(Part::Text(rest.to_string()));
         }
         Ok(Template { parts, names })
+    }
+
+    /// An upper bound on the rendered length in bytes.
+    pub fn max_len(&self) -> usize {
+        let mut named = vec![0usize; self.names.len()];
+        let mut total = 0usize;
+        for part in &self.parts {
+            let n = match part {
+                Part::Text(t) => t.len(),
+                Part::Value(g, slot) => {
+                    let n = match g {
+                        Gen::Seq | Gen::Timestamp | Gen::TimestampMs | Gen::Int(..) => 20,
+                        Gen::Rfc3339 => 30,
+                        // f64 Display writes at most a sign, 309 digits, a point and 17 decimals
+                        Gen::Float(..) => 330,
+                        Gen::Choice(options, _) => {
+                            options.iter().map(String::len).max().unwrap_or(0)
+                        }
+                        Gen::Uuid => 36,
+                        Gen::Str(n) => *n,
+                        Gen::Ref(i) => named[*i],
+                    };
+                    if let Some(i) = slot {
+                        named[*i] = n;
+                    }
+                    n
+                }
+            };
+            total = total.saturating_add(n);
+        }
+        total
     }
 
     /// Renders one record into `out` (cleared first).
@@ -190,6 +234,13 @@ fn parse_gen(spec: &str) -> Result<Gen, String> {
                         weights.push(1.0);
                     }
                 }
+            }
+            if weights.iter().any(|w| !(w.is_finite() && *w >= 0.0))
+                || !weights.iter().sum::<f64>().is_finite()
+            {
+                return Err(format!(
+                    "`{{{{{spec}}}}}`: weights must be finite numbers of 0 or more; scale them down"
+                ));
             }
             let index = WeightedIndex::new(&weights).map_err(|_| {
                 format!("`{{{{{spec}}}}}`: weights must be 0 or more, and not all 0")

@@ -236,3 +236,30 @@ fn a_bad_replay_line_is_named_with_its_file_and_line() {
         "{found:?}"
     );
 }
+
+#[test]
+fn template_keys_and_sizes_respect_the_kinesis_limits() {
+    let with = |payload: &str| {
+        format!("[records]\npayload = {payload}\n[[phase]]\nduration = \"1s\"\nrate = 1\n")
+    };
+    let long_key = issues(&with(
+        r#"{ template = '{"user": "{{string 300}}"}', key = "user" }"#,
+    ));
+    assert!(
+        long_key[0].message.contains("1 to 256 characters"),
+        "{long_key:?}"
+    );
+    let empty_key = issues(&with(
+        r#"{ template = '{"user": "{{string 0}}"}', key = "user" }"#,
+    ));
+    assert!(
+        empty_key[0].message.contains("1 to 256 characters"),
+        "{empty_key:?}"
+    );
+    let huge = "{{string 65536}}".repeat(17);
+    let big = issues(&with(&format!("{{ template = '{{\"a\": \"{huge}\"}}' }}")));
+    assert!(
+        big[0].message.contains("above the 1MiB record limit"),
+        "{big:?}"
+    );
+}

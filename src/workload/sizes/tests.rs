@@ -134,3 +134,9 @@ fn bad_parameters_are_explained() {
             .contains("did you mean `lognormal`")
     );
 }
+
+#[test]
+fn weights_that_overflow_are_rejected() {
+    let err = parse("{ dist = \"empirical\", table = [[100, 1e308], [200, 1e308]] }").unwrap_err();
+    assert!(err.contains("scale them down"), "{err}");
+}
