@@ -354,3 +354,18 @@ fn a_once_only_replay_is_checked_again_after_rate_and_duration_flags() {
             "offer 200 records but the replay file has 100",
         ));
 }
+
+#[test]
+fn the_readme_scenario_reference_validates_as_written() {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+        .expect("README.md");
+    let block: String = readme
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a ```toml block in the README")
+        .to_string();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write(dir.path(), "reference.toml", &block);
+    kbench().arg("validate").arg(&path).assert().success();
+}
