@@ -80,7 +80,14 @@ impl Template {
             };
             let generator = match (name, names.iter().position(|n| n == spec)) {
                 (None, Some(i)) => Gen::Ref(i),
-                _ => parse_gen(spec)?,
+                                _ => parse_gen(spec).map_err(|e| {
+                    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                    match crate::scenario::suggest(spec, &names) {
+                        hint if hint.is_empty() => e,
+                        // a misspelt reference to a named value
+                        hint => format!("`{{{{{spec}}}}}` is neither a placeholder nor a name defined earlier{hint}"),
+                    }
+                })?,
             };
             let slot = name.map(|n| {
                 names.push(n.to_string());
