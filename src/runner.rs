@@ -21,7 +21,7 @@ use crate::workload::schedule::Schedule;
 use crate::workload::shardmap::ShardMap;
 use anyhow::Context;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
@@ -677,9 +677,4 @@ impl Progress {
             let _ = inner.multi.clear();
         }
     }
-}
-
-/// Loads a scenario file for `run`, with the same errors as `validate`.
-pub fn load(path: &Path) -> anyhow::Result<Scenario> {
-    Ok(crate::scenario::load(path)?)
 }

@@ -92,13 +92,6 @@ impl Embedded {
             let _ = tokio::time::timeout(std::time::Duration::from_secs(5), task).await;
         }
     }
-
-    /// Resolves when the server stops (for `kbench serve`).
-    pub async fn wait(mut self) {
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
-    }
 }
 
 impl Drop for Embedded {
