@@ -133,13 +133,7 @@ impl SizeDist {
             }
         };
         let clamps = || -> Result<(u64, u64), String> {
-            let (min, max) = (opt_size("min", DEFAULT_MIN)?, opt_size("max", DEFAULT_MAX)?);
-            if min > max {
-                return Err(format!(
-                    "`min` ({min} bytes) is above `max` ({max} bytes); swap them"
-                ));
-            }
-            Ok((min, max))
+            ordered(opt_size("min", DEFAULT_MIN)?, opt_size("max", DEFAULT_MAX)?)
         };
         let dist = match dist {
             "fixed" => {
@@ -150,12 +144,7 @@ impl SizeDist {
             }
             "uniform" => {
                 check(&["dist", "min", "max"])?;
-                let (min, max) = (size("min")?, size("max")?);
-                if min > max {
-                    return Err(format!(
-                        "`min` ({min} bytes) is above `max` ({max} bytes); swap them"
-                    ));
-                }
+                let (min, max) = ordered(size("min")?, size("max")?)?;
                 SizeDist::Uniform { min, max }
             }
             "normal" => {
@@ -318,6 +307,16 @@ impl SizeDist {
             SizeDist::Empirical { table, index } => table[index.sample(rng)].0,
         }
     }
+}
+
+/// `(min, max)`, or an error when they are the wrong way round.
+fn ordered(min: u64, max: u64) -> Result<(u64, u64), String> {
+    if min > max {
+        return Err(format!(
+            "`min` ({min} bytes) is above `max` ({max} bytes); swap them"
+        ));
+    }
+    Ok((min, max))
 }
 
 /// Reads one size value: a string with units or an integer number of bytes.
