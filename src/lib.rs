@@ -8,6 +8,7 @@
 //! - [`metrics`] collects per-task histograms and counters per interval;
 //! - [`report`] writes CSV and JSON and prints the summary.
 
+pub mod aggregate;
 pub mod cli;
 pub mod consumer;
 pub mod endpoint;
