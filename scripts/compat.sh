@@ -22,7 +22,9 @@ readonly KINESALITE_VERSION=3.3.3
 readonly KINESIS_MOCK_VERSION=0.6.2 # npm package kinesis-local
 
 # Paths given in the environment are relative to the caller's directory; defaults to the repo.
-abs_path() { if [[ $1 == /* ]]; then echo "$1"; else echo "$PWD/$1"; fi; }
+SCRIPT_NAME=compat
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 CACHE=$(abs_path "${KBENCH_COMPAT_CACHE:-$HOME/.cache/kbench-compat}")
 if [[ -n ${KBENCH:-} && $KBENCH == */* ]]; then KBENCH=$(abs_path "$KBENCH"); fi
 SCENARIO=""
@@ -55,30 +57,7 @@ if ((${#targets[@]} == 0)); then
     targets=(kinesalite kinesis-mock)
 fi
 
-log() { echo "compat: $*" >&2; }
-die() {
-    log "error: $*"
-    exit 1
-}
 
-# --- tools -----------------------------------------------------------------------------------
-
-ensure_tools() {
-    local missing=()
-    command -v node >/dev/null || missing+=(nodejs)
-    command -v npm >/dev/null || missing+=(npm)
-    command -v python3 >/dev/null || missing+=(python3)
-    command -v timeout >/dev/null || missing+=(coreutils)
-    if ((${#missing[@]} > 0)); then
-        if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
-            log "installing ${missing[*]} with apt-get"
-            apt-get update -qq
-            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-        else
-            die "missing tools: ${missing[*]} (install them, or run as root where apt-get works)"
-        fi
-    fi
-}
 
 # --- install ---------------------------------------------------------------------------------
 
@@ -180,9 +159,6 @@ cleanup() {
     exit "$rc"
 }
 
-free_port() {
-    python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'
-}
 
 # wait_port PID PORT: 0 once 127.0.0.1:PORT accepts a TCP connection, 2 if PID exits first,
 # 1 after START_TIMEOUT seconds.
@@ -287,10 +263,25 @@ acc = {}
 if not isinstance(d, dict):
     problems.append("no JSON object on stdout")
 else:
-    acc = d.get("accounting")
-    if not isinstance(acc, dict):
-        problems.append("no 'accounting' object in the JSON")
-        acc = {}
+    variants = d.get("variants")
+    if not isinstance(variants, list) or not variants:
+        problems.append("no 'variants' list in the JSON")
+        variants = []
+    # every API variant must be clean; the counts shown add the variants up
+    for v in variants:
+        a = v.get("accounting") if isinstance(v, dict) else None
+        if not isinstance(a, dict):
+            problems.append("a variant has no 'accounting' object")
+            continue
+        for key, value in a.items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                acc[key] = acc.get(key, 0) + value
+        if a.get("lost") not in (0, None):
+            problems.append(f"{v.get('api')}: lost={a.get('lost')}")
+        if a.get("acknowledged") != a.get("scheduled"):
+            problems.append(f"{v.get('api')}: acknowledged {a.get('acknowledged')} != scheduled {a.get('scheduled')}")
+    if len(variants) != len(set(v.get("api") for v in variants if isinstance(v, dict))):
+        problems.append("variants repeat")
 
 def num(key):
     v = acc.get(key)
@@ -350,7 +341,7 @@ run_one() {
 
 # --- main ------------------------------------------------------------------------------------
 
-ensure_tools
+require_tools node=nodejs npm=npm python3=python3 timeout=coreutils
 install_all
 if ((install_only)); then
     log "installed: ${targets[*]} (cache $CACHE)"

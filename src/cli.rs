@@ -292,7 +292,7 @@ async fn run(args: RunArgs) -> anyhow::Result<i32> {
         let report = RunReport {
             summary: &outcome.summary,
             scenario: &scenario,
-            measured: &Default::default(),
+            measured: &[],
         };
         out(&crate::report::json::summary_json(&report)?);
     } else {
@@ -302,12 +302,21 @@ async fn run(args: RunArgs) -> anyhow::Result<i32> {
         return Ok(EXIT_INTERRUPTED);
     }
     if outcome.summary.slo_breached() {
+        let several = outcome.summary.variants.len() > 1;
         let breached: Vec<String> = outcome
             .summary
-            .slo
+            .variants
             .iter()
-            .filter(|v| !v.passed)
-            .map(|v| format!("{} = {} (limit {})", v.name, v.actual, v.threshold))
+            .flat_map(|v| v.slo.iter().map(move |s| (v, s)))
+            .filter(|(_, s)| !s.passed)
+            .map(|(v, s)| {
+                let name = if several {
+                    format!("{} {}", v.api, s.name)
+                } else {
+                    s.name.clone()
+                };
+                format!("{name} = {} (limit {})", s.actual, s.threshold)
+            })
             .collect();
         eprintln!("SLO breached: {}", breached.join(", "));
         return Ok(EXIT_BREACH);

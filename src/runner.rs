@@ -12,11 +12,12 @@ use crate::metrics::collector::{Collector, Registry, Row};
 use crate::metrics::interval::Stats;
 use crate::metrics::seen::SeenSet;
 use crate::producer::pool::{self, ProducerContext};
+use crate::report::compare::Comparison;
 use crate::report::csv::{ShardTimeseriesWriter, TimeseriesWriter};
 use crate::report::{
-    self, Accounting, PhaseSummary, RunReport, RunSummary, ShardSummary, SloVerdict,
+    self, Accounting, PhaseSummary, RunReport, RunSummary, ShardSummary, SloVerdict, VariantSummary,
 };
-use crate::scenario::{Api, Endpoint, Scenario};
+use crate::scenario::{Api, Endpoint, Scenario, Start};
 use crate::workload::schedule::Schedule;
 use crate::workload::shardmap::ShardMap;
 use anyhow::Context;
@@ -96,6 +97,16 @@ pub async fn run(
     result
 }
 
+/// Pause between API variants on the same stream, so the shards' per-second write allowance of
+/// one variant does not spill into the next.
+const VARIANT_PAUSE: Duration = Duration::from_secs(2);
+
+/// Runs each API variant in turn on the stream, all into one report directory.
+///
+/// Every variant uses the same stream (drained by the consumer before the next starts): on real
+/// Kinesis a new stream takes a minute to create and costs shard-hours, and the same shards mean
+/// the same hash-key ranges, so every variant writes to the same places. Later variants read from
+/// `latest`, so the consumer sees only their own records.
 async fn run_on_stream(
     scenario: &Scenario,
     settings: &RunSettings,
@@ -103,18 +114,13 @@ async fn run_on_stream(
     client: &aws_sdk_kinesis::Client,
     ready: &stream::ReadyStream,
 ) -> anyhow::Result<RunOutcome> {
-    let schedule = Arc::new(Schedule::new(&scenario.phase));
-    let registry = Registry::default();
     let dir = report::create_run_dir(&settings.out, &scenario.name)?;
-    let mut timeseries = TimeseriesWriter::create(&dir)?;
-    let run_id: u32 = rand::random();
-    let started_at = chrono::Utc::now();
+    let started = Instant::now();
     let mut summary = RunSummary {
         schema_version: report::SCHEMA_VERSION,
         kbench_version: env!("CARGO_PKG_VERSION").to_string(),
         scenario: scenario.name.clone(),
         status: "running".into(),
-        run_id: format!("{run_id:08x}"),
         endpoint: scenario.target.endpoint.to_string(),
         region: scenario
             .target
@@ -123,31 +129,28 @@ async fn run_on_stream(
             .unwrap_or_else(|| "(from the AWS environment)".into()),
         stream: ready.name.clone(),
         shards: ready.shards.len(),
-        api: match scenario.producer.api {
-            Api::PutRecords => "put_records".into(),
-            Api::PutRecord => "put_record".into(),
-        },
-        started_at: started_at.to_rfc3339(),
+        started_at: chrono::Utc::now().to_rfc3339(),
         ended_at: None,
         elapsed_s: 0.0,
-        accounting: Accounting::default(),
-        phases: Vec::new(),
-        per_shard: Vec::new(),
-        slo: Vec::new(),
-        warnings: Vec::new(),
+        variants: Vec::new(),
+        not_run: Vec::new(),
+        comparison: None,
     };
     if scenario.target.endpoint != Endpoint::Aws && scenario.target.region.is_none() {
         summary.region = client::LOCAL_REGION.into();
     }
-    let empty = Stats::default();
-    report::write_all(
-        &dir,
-        &RunReport {
-            summary: &summary,
-            scenario,
-            measured: &empty,
-        },
-    )?;
+    let mut measured: Vec<Stats> = Vec::new();
+    let write = |summary: &RunSummary, measured: &[Stats]| {
+        report::write_all(
+            &dir,
+            &RunReport {
+                summary,
+                scenario,
+                measured,
+            },
+        )
+    };
+    write(&summary, &measured)?;
 
     let ranges = ready.shards.iter().map(|s| {
         (
@@ -170,137 +173,52 @@ async fn run_on_stream(
             ready.name
         ),
     };
-    let mut shard_timeseries = ShardTimeseriesWriter::create(
-        &dir,
-        shard_map.entries().map(|e| e.0.to_string()).collect(),
-    )?;
+    let mut writers = Some(Writers {
+        timeseries: TimeseriesWriter::create(&dir)?,
+        shards: ShardTimeseriesWriter::create(
+            &dir,
+            shard_map.entries().map(|e| e.0.to_string()).collect(),
+        )?,
+    });
 
-    // the consumer's iterators come before the first record is sent
-    let shard_ids: Vec<String> = ready.shards.iter().map(|s| s.id.clone()).collect();
-    let cursors = if scenario.consumer.enabled {
-        reader::open(client, &ready.name, &shard_ids, scenario.consumer.start).await?
-    } else {
-        Vec::new()
-    };
-
-    let start = Instant::now();
-    let start_unix_ns = pool::unix_now_ns();
-    let verifier = Arc::new(Verifier::new(
-        run_id,
-        schedule.clone(),
-        start,
-        start_unix_ns,
-    ));
-    let consumer_stop = CancellationToken::new();
-    let reader_ctx = ReaderContext {
-        client: client.clone(),
-        stream: ready.name.clone(),
-        verifier: verifier.clone(),
-        poll_interval: scenario.consumer.poll_interval,
-        start,
-    };
-    let readers: Vec<_> = cursors
-        .into_iter()
-        .map(|c| {
-            tokio::spawn(reader::read_shard(
-                reader_ctx.clone(),
-                c,
-                registry.slot(),
-                consumer_stop.clone(),
-            ))
-        })
-        .collect();
-
-    let progress = Progress::new(settings.progress, &schedule);
-    let collector_stop = CancellationToken::new();
-    let collector_task = {
-        let collector = Collector::new(registry.clone(), schedule.clone());
-        let stop = collector_stop.clone();
-        let interval = scenario.report.interval;
-        let progress = progress.clone();
-        tokio::spawn(async move {
-            let mut collector = collector;
-            let mut ticker = tokio::time::interval_at((start + interval).into(), interval);
-            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            let mut write_error = None;
-            loop {
-                let last = tokio::select! {
-                    _ = ticker.tick() => false,
-                    _ = stop.cancelled() => true,
-                };
-                let row = collector.collect(start.elapsed());
-                if let Err(e) = timeseries
-                    .write(&row)
-                    .and_then(|_| shard_timeseries.write(&row))
-                {
-                    write_error.get_or_insert(e);
-                }
-                progress.update(&row, &collector);
-                if last {
-                    break;
-                }
-            }
-            (collector, write_error)
-        })
-    };
-
-    let acked = Arc::new(Mutex::new(SeenSet::default()));
-    let ctx = ProducerContext {
-        client: client.clone(),
-        stream: ready.name.clone(),
-        producer: scenario.producer.clone(),
-        records: scenario.records.clone(),
-        schedule: schedule.clone(),
-        seed: scenario.seed,
-        run_id,
-        start,
-        start_unix_ns,
-        acked: acked.clone(),
-        shards: shard_map.clone(),
-    };
-    pool::run(ctx, &registry, cancel.clone()).await;
-
-    // drain: wait for every acknowledged record to be read back, up to the drain period
-    // (a Ctrl-C during the drain cuts what is left of it to the interrupted drain)
-    if scenario.consumer.enabled {
-        let drain = scenario.consumer.drain;
-        progress.message(&format!(
-            "draining (up to {})",
-            crate::scenario::units::format_duration(drain)
-        ));
-        let began = Instant::now();
-        loop {
-            let all_read = {
-                let acked = acked.lock().unwrap_or_else(|e| e.into_inner());
-                let received = verifier.received.lock().unwrap_or_else(|e| e.into_inner());
-                acked.intersection_len(&received) >= acked.len()
-            };
-            let limit = if cancel.is_cancelled() {
-                drain.min(INTERRUPTED_DRAIN)
-            } else {
-                drain
-            };
-            if all_read || began.elapsed() >= limit {
-                break;
-            }
+    let apis = &scenario.producer.apis;
+    for (i, &api) in apis.iter().enumerate() {
+        if i > 0 && !cancel.is_cancelled() {
             tokio::select! {
-                _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+                _ = tokio::time::sleep(VARIANT_PAUSE) => {}
                 _ = cancel.cancelled() => {}
             }
         }
-    }
-    let interrupted = cancel.is_cancelled();
-    consumer_stop.cancel();
-    for r in readers {
-        let _ = r.await;
-    }
-    collector_stop.cancel();
-    let (collector, write_error) = collector_task.await.context("the collector task failed")?;
-    progress.finish();
-    if let Some(e) = write_error {
-        tracing::warn!("the time series files are incomplete: {e:#}");
+        if cancel.is_cancelled() {
+            summary.not_run.push(api.to_string());
+            continue;
+        }
+        let variant = Variant {
+            api,
+            label: (apis.len() > 1).then(|| api.to_string()),
+            start: if i == 0 {
+                scenario.consumer.start
+            } else {
+                Start::Latest
+            },
+        };
+        let run = VariantRun {
+            scenario,
+            settings,
+            client,
+            ready,
+            shard_map: &shard_map,
+        };
+        let (variant_summary, variant_measured, back) =
+            run.run(&variant, writers.take(), &cancel).await?;
+        writers = back;
+        summary.variants.push(variant_summary);
+        measured.push(variant_measured);
+        summary.elapsed_s = started.elapsed().as_secs_f64();
+        write(&summary, &measured)?;
     }
 
+    let interrupted = cancel.is_cancelled();
     summary.status = if interrupted {
         "interrupted"
     } else {
@@ -308,30 +226,223 @@ async fn run_on_stream(
     }
     .into();
     summary.ended_at = Some(chrono::Utc::now().to_rfc3339());
-    summary.elapsed_s = start.elapsed().as_secs_f64();
-    let measured = collector.measured();
-    let run = RunState {
-        schedule: &schedule,
-        collector: &collector,
-        measured: &measured,
-        acked: &acked,
-        verifier: &verifier,
-        shard_map: &shard_map,
-    };
-    fill_summary(&mut summary, scenario, &run);
-    report::write_all(
-        &dir,
-        &RunReport {
-            summary: &summary,
-            scenario,
-            measured: &measured,
-        },
-    )?;
+    summary.elapsed_s = started.elapsed().as_secs_f64();
+    summary.comparison = Comparison::of(&summary.variants);
+    write(&summary, &measured)?;
     Ok(RunOutcome {
         summary,
         dir,
         interrupted,
     })
+}
+
+/// The time series files, handed from one variant's collector to the next.
+struct Writers {
+    timeseries: TimeseriesWriter,
+    shards: ShardTimeseriesWriter,
+}
+
+/// One API variant of a run.
+struct Variant {
+    api: Api,
+    /// Shown before phase names when a run has several variants.
+    label: Option<String>,
+    /// Where the consumer starts reading.
+    start: Start,
+}
+
+/// What every variant of a run shares.
+struct VariantRun<'a> {
+    scenario: &'a Scenario,
+    settings: &'a RunSettings,
+    client: &'a aws_sdk_kinesis::Client,
+    ready: &'a stream::ReadyStream,
+    shard_map: &'a Arc<ShardMap>,
+}
+
+impl VariantRun<'_> {
+    /// Runs the scenario's phases once with `variant.api`: consumer iterators, collector,
+    /// producer, drain, summary.
+    async fn run(
+        &self,
+        variant: &Variant,
+        writers: Option<Writers>,
+        cancel: &CancellationToken,
+    ) -> anyhow::Result<(VariantSummary, Stats, Option<Writers>)> {
+        let VariantRun {
+            scenario,
+            settings,
+            client,
+            ready,
+            shard_map,
+        } = *self;
+        let schedule = Arc::new(Schedule::new(&scenario.phase));
+        let registry = Registry::default();
+        let run_id: u32 = rand::random();
+        let mut summary = VariantSummary {
+            api: variant.api.to_string(),
+            run_id: format!("{run_id:08x}"),
+            status: "running".into(),
+            started_at: chrono::Utc::now().to_rfc3339(),
+            elapsed_s: 0.0,
+            accounting: Accounting::default(),
+            phases: Vec::new(),
+            per_shard: Vec::new(),
+            slo: Vec::new(),
+            warnings: Vec::new(),
+        };
+
+        // the consumer's iterators come before the first record is sent
+        let shard_ids: Vec<String> = ready.shards.iter().map(|s| s.id.clone()).collect();
+        let cursors = if scenario.consumer.enabled {
+            reader::open(client, &ready.name, &shard_ids, variant.start).await?
+        } else {
+            Vec::new()
+        };
+
+        let start = Instant::now();
+        let start_unix_ns = pool::unix_now_ns();
+        let verifier = Arc::new(Verifier::new(
+            run_id,
+            schedule.clone(),
+            start,
+            start_unix_ns,
+        ));
+        let consumer_stop = CancellationToken::new();
+        let reader_ctx = ReaderContext {
+            client: client.clone(),
+            stream: ready.name.clone(),
+            verifier: verifier.clone(),
+            poll_interval: scenario.consumer.poll_interval,
+            start,
+        };
+        let readers: Vec<_> = cursors
+            .into_iter()
+            .map(|c| {
+                tokio::spawn(reader::read_shard(
+                    reader_ctx.clone(),
+                    c,
+                    registry.slot(),
+                    consumer_stop.clone(),
+                ))
+            })
+            .collect();
+
+        let progress = Progress::new(settings.progress, &schedule, variant.label.as_deref());
+        let collector_stop = CancellationToken::new();
+        let collector_task = {
+            let collector = Collector::new(registry.clone(), schedule.clone());
+            let stop = collector_stop.clone();
+            let interval = scenario.report.interval;
+            let progress = progress.clone();
+            let api = variant.api.to_string();
+            tokio::spawn(async move {
+                let mut collector = collector;
+                let mut writers = writers;
+                let mut ticker = tokio::time::interval_at((start + interval).into(), interval);
+                ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                let mut write_error = None;
+                loop {
+                    let last = tokio::select! {
+                        _ = ticker.tick() => false,
+                        _ = stop.cancelled() => true,
+                    };
+                    let row = collector.collect(start.elapsed());
+                    if let Some(w) = writers.as_mut()
+                        && let Err(e) = w
+                            .timeseries
+                            .write(&api, &row)
+                            .and_then(|_| w.shards.write(&api, &row))
+                    {
+                        write_error.get_or_insert(e);
+                    }
+                    progress.update(&row, &collector);
+                    if last {
+                        break;
+                    }
+                }
+                (collector, writers, write_error)
+            })
+        };
+
+        let acked = Arc::new(Mutex::new(SeenSet::default()));
+        let ctx = ProducerContext {
+            client: client.clone(),
+            stream: ready.name.clone(),
+            api: variant.api,
+            producer: scenario.producer.clone(),
+            records: scenario.records.clone(),
+            schedule: schedule.clone(),
+            seed: scenario.seed,
+            run_id,
+            start,
+            start_unix_ns,
+            acked: acked.clone(),
+            shards: shard_map.clone(),
+        };
+        pool::run(ctx, &registry, cancel.clone()).await;
+
+        // drain: wait for every acknowledged record to be read back, up to the drain period
+        // (a Ctrl-C during the drain cuts what is left of it to the interrupted drain)
+        if scenario.consumer.enabled {
+            let drain = scenario.consumer.drain;
+            progress.message(&format!(
+                "draining (up to {})",
+                crate::scenario::units::format_duration(drain)
+            ));
+            let began = Instant::now();
+            loop {
+                let all_read = {
+                    let acked = acked.lock().unwrap_or_else(|e| e.into_inner());
+                    let received = verifier.received.lock().unwrap_or_else(|e| e.into_inner());
+                    acked.intersection_len(&received) >= acked.len()
+                };
+                let limit = if cancel.is_cancelled() {
+                    drain.min(INTERRUPTED_DRAIN)
+                } else {
+                    drain
+                };
+                if all_read || began.elapsed() >= limit {
+                    break;
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+                    _ = cancel.cancelled() => {}
+                }
+            }
+        }
+        let interrupted = cancel.is_cancelled();
+        consumer_stop.cancel();
+        for r in readers {
+            let _ = r.await;
+        }
+        collector_stop.cancel();
+        let (collector, writers, write_error) =
+            collector_task.await.context("the collector task failed")?;
+        progress.finish();
+        if let Some(e) = write_error {
+            tracing::warn!("the time series files are incomplete: {e:#}");
+        }
+
+        summary.status = if interrupted {
+            "interrupted"
+        } else {
+            "completed"
+        }
+        .into();
+        summary.elapsed_s = start.elapsed().as_secs_f64();
+        let measured = collector.measured();
+        let run = RunState {
+            schedule: &schedule,
+            collector: &collector,
+            measured: &measured,
+            acked: &acked,
+            verifier: &verifier,
+            shard_map,
+        };
+        fill_summary(&mut summary, scenario, &run);
+        Ok((summary, measured, writers))
+    }
 }
 
 /// What a finished run leaves behind, for the summary.
@@ -344,7 +455,7 @@ struct RunState<'a> {
     shard_map: &'a ShardMap,
 }
 
-fn fill_summary(summary: &mut RunSummary, scenario: &Scenario, run: &RunState) {
+fn fill_summary(summary: &mut VariantSummary, scenario: &Scenario, run: &RunState) {
     let RunState {
         schedule,
         collector,
@@ -586,7 +697,8 @@ struct ProgressInner {
 }
 
 impl Progress {
-    fn new(show: bool, schedule: &Schedule) -> Progress {
+    /// `label` (the API variant, when a run has several) goes before each phase name.
+    fn new(show: bool, schedule: &Schedule, label: Option<&str>) -> Progress {
         if !show {
             return Progress { inner: None };
         }
@@ -598,9 +710,13 @@ impl Progress {
             .phases
             .iter()
             .map(|p| {
+                let prefix = match label {
+                    Some(l) => format!("{l} {}", p.name),
+                    None => p.name.clone(),
+                };
                 let bar = ProgressBar::hidden()
                     .with_style(style.clone())
-                    .with_prefix(p.name.clone());
+                    .with_prefix(prefix);
                 bar.set_length(p.count);
                 bar
             })

@@ -150,8 +150,8 @@ fn a_run_prints_json_and_an_slo_breach_exits_2() {
         String::from_utf8_lossy(&out.stderr)
     );
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("--json prints JSON");
-    assert_eq!(json["accounting"]["scheduled"], 50);
-    assert_eq!(json["accounting"]["lost"], 0);
+    assert_eq!(json["variants"][0]["accounting"]["scheduled"], 50);
+    assert_eq!(json["variants"][0]["accounting"]["lost"], 0);
 
     // no PutRecords call answers within a microsecond: the put_p99 SLO is breached
     let breach = write(
@@ -225,7 +225,7 @@ fn ctrl_c_stops_drains_and_leaves_a_report_marked_interrupted() {
         serde_json::from_slice(&std::fs::read(run_dir.join("run.json")).expect("run.json"))
             .expect("JSON");
     assert_eq!(json["status"], "interrupted");
-    let a = &json["accounting"];
+    let a = &json["variants"][0]["accounting"];
     let n = |k: &str| a[k].as_u64().expect("a count");
     assert!(n("scheduled") < 3000, "the run stopped early");
     assert_eq!(n("scheduled"), n("acknowledged") + n("given_up"));

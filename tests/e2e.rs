@@ -4,7 +4,7 @@
 //! stated where a rate is compared.
 
 use kbench::endpoint::embedded::EmbeddedOptions;
-use kbench::report::RunSummary;
+use kbench::report::{RunSummary, VariantSummary};
 use kbench::runner::{self, RunOutcome, RunSettings};
 use std::path::Path;
 use tokio_util::sync::CancellationToken;
@@ -56,8 +56,14 @@ drain = "20s"
     )
 }
 
+/// The one variant of a single-API run.
+fn only(s: &RunSummary) -> &VariantSummary {
+    assert_eq!(s.variants.len(), 1, "one API variant");
+    &s.variants[0]
+}
+
 /// The checks every clean run must pass.
-fn assert_clean(s: &RunSummary) {
+fn assert_clean(s: &VariantSummary) {
     let a = &s.accounting;
     assert_eq!(s.status, "completed");
     assert_eq!(a.scheduled, 200 + 1200, "every offered record is scheduled");
@@ -93,14 +99,15 @@ fn assert_clean(s: &RunSummary) {
     );
 }
 
-fn assert_report_files(dir: &Path, s: &RunSummary) {
+fn assert_report_files(dir: &Path, s: &VariantSummary) {
     let summary = csv::Reader::from_path(dir.join("summary.csv")).expect("summary.csv");
     let rows: Vec<csv::StringRecord> = summary
         .into_records()
         .map(|r| r.expect("a csv row"))
         .collect();
     assert_eq!(rows.len(), s.phases.len());
-    assert_eq!(&rows.last().expect("rows")[0], "total");
+    assert_eq!(&rows.last().expect("rows")[0], s.api.as_str());
+    assert_eq!(&rows.last().expect("rows")[1], "total");
 
     let mut ts = csv::Reader::from_path(dir.join("timeseries.csv")).expect("timeseries.csv");
     let headers = ts.headers().expect("headers").clone();
@@ -119,7 +126,9 @@ fn assert_report_files(dir: &Path, s: &RunSummary) {
 
     let latency = std::fs::read_to_string(dir.join("latency.csv")).expect("latency.csv");
     assert!(
-        latency.lines().any(|l| l.starts_with("e2e,100.")),
+        latency
+            .lines()
+            .any(|l| l.starts_with(&format!("{},e2e,100.", s.api))),
         "the e2e spectrum ends at 100%"
     );
 
@@ -128,7 +137,7 @@ fn assert_report_files(dir: &Path, s: &RunSummary) {
             .expect("valid JSON");
     assert_eq!(json["status"], "completed");
     assert_eq!(
-        json["accounting"]["acknowledged"],
+        json["variants"][0]["accounting"]["acknowledged"],
         s.accounting.acknowledged
     );
     assert_eq!(json["effective_scenario"]["target"]["shards"], 2);
@@ -138,9 +147,9 @@ fn assert_report_files(dir: &Path, s: &RunSummary) {
 async fn put_records_run_is_clean_and_reported() {
     let out = tempfile::tempdir().expect("tempdir");
     let outcome = run(&clean_scenario("put_records", 8), out.path()).await;
-    assert_clean(&outcome.summary);
-    assert_report_files(&outcome.dir, &outcome.summary);
-    let total = outcome.summary.total().expect("total");
+    assert_clean(only(&outcome.summary));
+    assert_report_files(&outcome.dir, only(&outcome.summary));
+    let total = only(&outcome.summary).total().expect("total");
     assert!(
         total.counters.calls < total.counters.acknowledged,
         "PutRecords batches several records per call"
@@ -151,8 +160,8 @@ async fn put_records_run_is_clean_and_reported() {
 async fn put_record_run_is_clean() {
     let out = tempfile::tempdir().expect("tempdir");
     let outcome = run(&clean_scenario("put_record", 32), out.path()).await;
-    assert_clean(&outcome.summary);
-    let total = outcome.summary.total().expect("total");
+    assert_clean(only(&outcome.summary));
+    let total = only(&outcome.summary).total().expect("total");
     assert_eq!(
         total.counters.calls, total.counters.attempts,
         "one call per record"
@@ -181,7 +190,7 @@ rate = 2000
 drain = "30s"
 "#;
     let outcome = run(text, out.path()).await;
-    let s = &outcome.summary;
+    let s = only(&outcome.summary);
     let a = &s.accounting;
     let total = s.total().expect("total");
     assert!(
@@ -266,7 +275,7 @@ drain = "30s"
         began.elapsed() < std::time::Duration::from_secs(30),
         "the run stopped early"
     );
-    let a = &outcome.summary.accounting;
+    let a = &only(&outcome.summary).accounting;
     assert!(outcome.interrupted);
     assert_eq!(outcome.summary.status, "interrupted");
     assert_eq!(a.scheduled, a.acknowledged + a.given_up, "{a:?}");
@@ -305,7 +314,7 @@ drain = "60s"
         rand::random::<u32>()
     );
     let outcome = run(&text, out.path()).await;
-    let a = &outcome.summary.accounting;
+    let a = &only(&outcome.summary).accounting;
     assert_eq!(a.acknowledged, 500, "{a:?}");
     assert_eq!(a.received, 500, "{a:?}");
     assert_eq!(a.lost, 0);
@@ -320,13 +329,13 @@ async fn json_payloads_from_a_template_and_a_replay_file_are_verified_end_to_end
     .expect("clickstream.toml")
     .replace("duration = \"20s\"", "duration = \"2s\"");
     let outcome = run(&clicks, out.path()).await;
-    let a = &outcome.summary.accounting;
+    let a = &only(&outcome.summary).accounting;
     assert_eq!(
         (a.scheduled, a.acknowledged, a.received, a.lost),
         (1000, 1000, 1000, 0),
         "{a:?}"
     );
-    assert_eq!(outcome.summary.api, "put_record");
+    assert_eq!(only(&outcome.summary).api, "put_record");
 
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(
@@ -341,6 +350,193 @@ async fn json_payloads_from_a_template_and_a_replay_file_are_verified_end_to_end
     let outcome = runner::run(&scenario, &settings(out.path()), CancellationToken::new())
         .await
         .unwrap_or_else(|e| panic!("{e:#}"));
-    let a = &outcome.summary.accounting;
+    let a = &only(&outcome.summary).accounting;
     assert_eq!((a.acknowledged, a.received, a.lost), (300, 300, 0), "{a:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_variants_run_the_same_records_and_are_compared() {
+    let out = tempfile::tempdir().expect("tempdir");
+    // a 50 ms linger gathers about 20 records per batch, 10 per shard's aggregate
+    let text = clean_scenario("put_records", 8)
+        .replace(
+            "api = \"put_records\"",
+            "api = [\"put_record\", \"put_records\", \"put_records_aggregated\"]",
+        )
+        .replace("linger = \"10ms\"", "linger = \"50ms\"");
+    let outcome = run(&text, out.path()).await;
+    let s = &outcome.summary;
+    assert_eq!(s.status, "completed");
+    assert!(s.not_run.is_empty());
+    let apis: Vec<&str> = s.variants.iter().map(|v| v.api.as_str()).collect();
+    assert_eq!(
+        apis,
+        ["put_record", "put_records", "put_records_aggregated"]
+    );
+    for v in &s.variants {
+        assert_clean(v);
+    }
+    // the same seed and schedule: the same records, so the same bytes acknowledged
+    let bytes: Vec<u64> = s
+        .variants
+        .iter()
+        .map(|v| v.total().expect("total").counters.acknowledged_bytes)
+        .collect();
+    assert!(
+        bytes[0] > 0 && bytes.iter().all(|b| *b == bytes[0]),
+        "{bytes:?}"
+    );
+    // distinct runs: each variant's records carry their own id
+    assert_ne!(s.variants[0].run_id, s.variants[1].run_id);
+
+    let c = |i: usize| s.variants[i].total().expect("total").counters.clone();
+    let (one, batched, aggregated) = (c(0), c(1), c(2));
+    assert_eq!(one.calls, one.attempts, "one PutRecord call per record");
+    assert!(batched.calls < batched.attempts / 2, "PutRecords batches");
+    assert_eq!(one.kinesis_records, one.acknowledged);
+    assert_eq!(batched.kinesis_records, batched.acknowledged);
+    assert!(
+        aggregated.kinesis_records * 3 < aggregated.acknowledged,
+        "aggregates carry several user records: {} Kinesis records for {}",
+        aggregated.kinesis_records,
+        aggregated.acknowledged
+    );
+    // 256-byte records: one PUT payload unit each, an aggregate one for all it carries
+    assert_eq!(one.put_units, one.acknowledged);
+    assert_eq!(batched.put_units, batched.acknowledged);
+    assert!(aggregated.put_units < batched.put_units / 3);
+    // the request bytes are what the SDK sent: at least the base64 of every record
+    for counters in [&one, &batched, &aggregated] {
+        assert!(
+            counters.request_bytes > counters.acknowledged_bytes * 4 / 3,
+            "{counters:?}"
+        );
+    }
+    assert!(
+        one.request_bytes > batched.request_bytes,
+        "a request per record costs more bytes than batches"
+    );
+
+    let comparison = s
+        .comparison
+        .as_ref()
+        .expect("a comparison of three variants");
+    assert_eq!(comparison.rows.len(), 3);
+    assert!(comparison.rows.iter().all(|r| r.verified));
+    assert_eq!(comparison.winners.len(), 3);
+    assert!(
+        comparison
+            .winners
+            .iter()
+            .any(|w| w.starts_with("payload units: put_records_aggregated wins")),
+        "{:?}",
+        comparison.winners
+    );
+
+    let mut csv =
+        csv::Reader::from_path(outcome.dir.join("comparison.csv")).expect("comparison.csv");
+    let headers = csv.headers().expect("headers").clone();
+    assert_eq!(&headers[0], "api");
+    assert!(headers.iter().any(|h| h == "put_units"));
+    assert_eq!(csv.records().count(), 3);
+    let summary = std::fs::read_to_string(outcome.dir.join("summary.csv")).expect("summary.csv");
+    assert_eq!(
+        summary.lines().count(),
+        1 + 3 * 3,
+        "warm, main and total per variant"
+    );
+    let timeseries =
+        std::fs::read_to_string(outcome.dir.join("timeseries.csv")).expect("timeseries.csv");
+    for api in apis {
+        assert!(
+            timeseries
+                .lines()
+                .any(|l| l.starts_with(&format!("{api},"))),
+            "{api} in the time series"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aggregation_carries_more_records_than_a_shard_accepts_one_by_one() {
+    let out = tempfile::tempdir().expect("tempdir");
+    // 1,500 records/s on one shard: over its 1,000 records/s, far under its 1 MiB/s
+    let text = r#"
+name = "agg"
+[target]
+stream = "agg"
+shards = 1
+[producer]
+api = "put_records_aggregated"
+in_flight = 4
+linger = "20ms"
+[records]
+size = "100B"
+[[phase]]
+duration = "3s"
+rate = 1500
+[consumer]
+drain = "20s"
+"#;
+    let outcome = run(text, out.path()).await;
+    let v = only(&outcome.summary);
+    let a = &v.accounting;
+    assert_eq!(
+        (
+            a.scheduled,
+            a.acknowledged,
+            a.received,
+            a.lost,
+            a.duplicates
+        ),
+        (4500, 4500, 4500, 0, 0),
+        "{a:?}"
+    );
+    let total = v.total().expect("total");
+    assert_eq!(
+        total.counters.throttled, 0,
+        "aggregates stay under the limit"
+    );
+    assert!(
+        total.achieved_rps > 1200.0,
+        "{} user records/s through one shard",
+        total.achieved_rps
+    );
+    assert!(
+        total.e2e.count == 4500,
+        "every user record's latency is measured"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_comparison_reports_the_variants_it_did_not_run() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let text = clean_scenario("put_records", 8)
+        .replace(
+            "api = \"put_records\"",
+            "api = [\"put_records\", \"put_record\", \"put_records_aggregated\"]",
+        )
+        .replace("duration = \"3s\"", "duration = \"60s\"");
+    let cancel = CancellationToken::new();
+    let trigger = cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+        trigger.cancel();
+    });
+    let outcome = runner::run(&scenario(&text), &settings(out.path()), cancel)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    let s = &outcome.summary;
+    assert!(outcome.interrupted);
+    assert_eq!(s.status, "interrupted");
+    assert_eq!(s.variants.len(), 1);
+    assert_eq!(s.variants[0].status, "interrupted");
+    assert_eq!(s.not_run, ["put_record", "put_records_aggregated"]);
+    assert!(s.comparison.is_none());
+    let a = &s.variants[0].accounting;
+    assert_eq!(a.scheduled, a.acknowledged + a.given_up, "{a:?}");
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(outcome.dir.join("run.json")).expect("run.json"))
+            .expect("valid JSON");
+    assert_eq!(json["not_run"][1], "put_records_aggregated");
 }

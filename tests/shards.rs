@@ -55,18 +55,18 @@ fn settings(out: &std::path::Path) -> RunSettings {
     }
 }
 
-async fn run(text: &str) -> kbench::report::RunSummary {
+async fn run(text: &str) -> kbench::report::VariantSummary {
     let out = tempfile::tempdir().expect("tempdir");
     let scenario = kbench::scenario::parse(text, "t.toml", "t").unwrap_or_else(|e| panic!("{e}"));
     let outcome = runner::run(&scenario, &settings(out.path()), CancellationToken::new())
         .await
         .unwrap_or_else(|e| panic!("{e:#}"));
     let shards_csv = std::fs::read_to_string(outcome.dir.join("shards.csv")).expect("shards.csv");
-    assert_eq!(
-        shards_csv.lines().count(),
-        1 + outcome.summary.per_shard.len()
-    );
-    outcome.summary
+    let mut variants = outcome.summary.variants;
+    assert_eq!(variants.len(), 1, "one API variant");
+    let only = variants.remove(0);
+    assert_eq!(shards_csv.lines().count(), 1 + only.per_shard.len());
+    only
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,8 +1,10 @@
 //! The consumer's accounting: decodes stamps, records end-to-end latency, counts duplicates.
 //!
 //! Loss is computed at the end against the set of acknowledged sequence numbers: a record is
-//! lost when it was acknowledged but never read back.
+//! lost when it was acknowledged but never read back. Aggregates (KPL format, checksum verified)
+//! are taken apart first, so every check is per user record.
 
+use crate::aggregate;
 use crate::metrics::interval::Buckets;
 use crate::metrics::seen::SeenSet;
 use crate::workload::payload::Stamp;
@@ -61,8 +63,8 @@ impl Verifier {
             self.start_unix_ns + now.saturating_duration_since(self.start).as_nanos() as u64;
         let total = self.schedule.total();
         let mut seen = self.received.lock().unwrap_or_else(|e| e.into_inner());
-        for r in records {
-            let stamp = match Stamp::read(r.data) {
+        let mut one = |data: &[u8], arrival_unix_ms: Option<i64>| {
+            let stamp = match Stamp::read(data) {
                 Some(s) if s.run_id == self.run_id && s.seq < total => s,
                 _ => {
                     // counted against the current phase: it is not this run's record
@@ -70,19 +72,19 @@ impl Verifier {
                         .schedule
                         .phase_at(now.saturating_duration_since(self.start));
                     buckets.phase(p).counters.foreign += 1;
-                    continue;
+                    return;
                 }
             };
             let stats = buckets.phase(self.schedule.phase_of(stamp.seq));
             stats.counters.received += 1;
             if !seen.insert(stamp.seq) {
                 stats.counters.duplicates += 1;
-                continue;
+                return;
             }
             stats.e2e.record(Duration::from_nanos(
                 now_unix_ns.saturating_sub(stamp.intended_unix_ns),
             ));
-            if let Some(ms) = r.arrival_unix_ms.filter(|ms| *ms > 0) {
+            if let Some(ms) = arrival_unix_ms.filter(|ms| *ms > 0) {
                 self.arrivals.fetch_add(1, Ordering::Relaxed);
                 if ms % 1000 != 0 {
                     self.arrivals_subsecond.fetch_add(1, Ordering::Relaxed);
@@ -91,6 +93,17 @@ impl Verifier {
                 stats
                     .in_stream
                     .record(Duration::from_nanos(now_unix_ns.saturating_sub(arrival_ns)));
+            }
+        };
+        for r in records {
+            // an aggregate's user records are each a record of the run; anything else is plain
+            match aggregate::decode(r.data) {
+                Some(agg) => {
+                    for u in agg.records() {
+                        one(u.data, r.arrival_unix_ms);
+                    }
+                }
+                None => one(r.data, r.arrival_unix_ms),
             }
         }
     }

@@ -2,6 +2,10 @@
 //!
 //! SDK retries are off: kbench retries failed records itself so it can count every attempt and
 //! time retries from the intended send time.
+//!
+//! Every client counts the bytes of the HTTP requests it sends (request line, headers and body,
+//! as signed) into the calling task's counter when the call runs inside [`count_request_bytes`]:
+//! the request size as the SDK serialised it, not an estimate.
 
 use crate::scenario::Endpoint;
 use anyhow::{Context, bail};
@@ -9,8 +13,62 @@ use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_kinesis::Client;
-use aws_sdk_kinesis::config::{Credentials, Region};
+use aws_sdk_kinesis::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_kinesis::config::{ConfigBag, Credentials, Intercept, Region, RuntimeComponents};
+use aws_sdk_kinesis::error::BoxError;
+use std::cell::Cell;
 use std::time::Duration;
+
+tokio::task_local! {
+    static REQUEST_BYTES: Cell<u64>;
+}
+
+/// Runs `call` and returns its output with the bytes of the requests it sent.
+pub async fn count_request_bytes<F: std::future::Future>(call: F) -> (F::Output, u64) {
+    REQUEST_BYTES
+        .scope(Cell::new(0), async {
+            let out = call.await;
+            (out, REQUEST_BYTES.with(Cell::get))
+        })
+        .await
+}
+
+/// Adds each request's size to the calling task's counter, if it has one.
+#[derive(Debug)]
+struct RequestBytes;
+
+impl Intercept for RequestBytes {
+    fn name(&self) -> &'static str {
+        "kbench-request-bytes"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let req = context.request();
+        // "METHOD URI HTTP/1.1\r\n", "name: value\r\n" per header, "\r\n", then the body
+        let line = req.method().len() + req.uri().len() + 11;
+        let headers: usize = req
+            .headers()
+            .iter()
+            .map(|(k, v)| k.len() + v.len() + 4)
+            .sum();
+        let body = req.body().bytes().map_or(0, <[u8]>::len);
+        let n = (line + headers + 2 + body) as u64;
+        let _ = REQUEST_BYTES.try_with(|c| c.set(c.get() + n));
+        Ok(())
+    }
+}
+
+fn client(config: &aws_config::SdkConfig) -> Client {
+    let conf = aws_sdk_kinesis::config::Builder::from(config)
+        .interceptor(RequestBytes)
+        .build();
+    Client::from_conf(conf)
+}
 
 /// Region used for local endpoints when none is given.
 pub const LOCAL_REGION: &str = "us-east-1";
@@ -47,7 +105,7 @@ pub async fn build(
                 ))
                 .load()
                 .await;
-            Ok(Client::new(&config))
+            Ok(client(&config))
         }
         Endpoint::Aws => {
             let loader = match region {
@@ -74,7 +132,7 @@ pub async fn build(
                     "no AWS credentials found ({e}): set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE for a profile in ~/.aws/config (run `aws sso login` for SSO profiles)"
                 );
             }
-            Ok(Client::new(&config))
+            Ok(client(&config))
         }
     }
 }

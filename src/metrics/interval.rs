@@ -57,6 +57,12 @@ counters! {
     calls,
     /// API calls that failed as a whole.
     call_errors,
+    /// Bytes of the put requests sent, every attempt (HTTP request line, headers and body).
+    request_bytes,
+    /// Kinesis records acknowledged: an aggregate counts once, however many records it carries.
+    kinesis_records,
+    /// PUT payload units of the acknowledged Kinesis records (each rounded up to 25 KiB).
+    put_units,
     /// Records of this run read back by the consumer, duplicates included.
     received,
     /// Records read back more than once.

@@ -3,15 +3,16 @@
 //!
 //! Every scheduled record ends acknowledged or given up with a reason, and is counted once in
 //! the phase it belongs to. A cancelled run stops scheduling; records not yet acknowledged are
-//! given up as interrupted.
+//! given up as interrupted. With aggregation, an entry's outcome is every user record's in it.
 
-use super::batch::{Batch, Record};
+use super::batch::{Entry, Packer, Record};
 use super::retry;
 use super::send::{Outcome, send};
 use crate::metrics::collector::Registry;
 use crate::metrics::interval::Slot;
 use crate::metrics::interval::shard_entry;
 use crate::metrics::seen::SeenSet;
+use crate::scenario::limits::PUT_PAYLOAD_UNIT_BYTES;
 use crate::scenario::{Api, Producer, Records};
 use crate::workload::Generator;
 use crate::workload::schedule::{Arrivals, Schedule};
@@ -29,6 +30,8 @@ use tokio_util::sync::CancellationToken;
 pub struct ProducerContext {
     pub client: Client,
     pub stream: String,
+    /// The API variant this run sends with.
+    pub api: Api,
     pub producer: Producer,
     pub records: Records,
     pub schedule: Arc<Schedule>,
@@ -47,7 +50,7 @@ pub struct ProducerContext {
 /// Runs the schedule to the end (or until `cancel`), then waits for every worker to finish.
 pub async fn run(ctx: ProducerContext, registry: &Registry, cancel: CancellationToken) {
     let ctx = Arc::new(ctx);
-    let (tx, rx) = mpsc::channel::<Vec<Record>>(1);
+    let (tx, rx) = mpsc::channel::<Vec<Entry>>(1);
     let rx = Arc::new(tokio::sync::Mutex::new(rx));
     let workers: Vec<_> = (0..ctx.producer.in_flight)
         .map(|i| {
@@ -76,16 +79,20 @@ pub async fn run(ctx: ProducerContext, registry: &Registry, cancel: Cancellation
 async fn schedule(
     ctx: &ProducerContext,
     slot: Slot,
-    tx: mpsc::Sender<Vec<Record>>,
+    tx: mpsc::Sender<Vec<Entry>>,
     cancel: &CancellationToken,
 ) {
     let p = &ctx.producer;
-    let max_records = if p.api == Api::PutRecord {
-        1
-    } else {
+    let max_entries = if ctx.api.batches() {
         p.batch_max_records
+    } else {
+        1
     };
-    let mut batch = Batch::new(max_records, p.batch_max_bytes);
+    let aggregation = match ctx.api {
+        Api::PutRecordsAggregated => p.aggregation.clone(),
+        _ => None,
+    };
+    let mut batch = Packer::new(max_entries, p.batch_max_bytes, aggregation);
     let mut generator = Generator::new(
         ctx.records.clone(),
         ctx.seed,
@@ -119,12 +126,10 @@ async fn schedule(
                     seq: next,
                     phase,
                     intended,
-                    first_sent: None,
                     key: made.key,
                     explicit_hash_key: made.explicit_hash_key,
                     shard: made.shard,
                     data: made.data,
-                    attempts: 0,
                 });
                 next += 1;
             }
@@ -181,7 +186,7 @@ async fn schedule(
     }
     // records scheduled but not yet handed over
     let mut left = batch.take();
-    left.extend(next_record);
+    left.extend(next_record.map(Entry::plain));
     give_up_interrupted(&slot, left);
     // records whose time had come but that a blocked scheduler had not made yet: scheduled,
     // and given up as interrupted, so the accounting covers everything the schedule offered
@@ -196,13 +201,13 @@ async fn schedule(
     }
 }
 
-fn give_up_interrupted(slot: &Slot, records: Vec<Record>) {
-    if records.is_empty() {
+fn give_up_interrupted(slot: &Slot, entries: Vec<Entry>) {
+    if entries.is_empty() {
         return;
     }
     let mut buckets = slot.lock();
-    for r in records {
-        buckets.phase(r.phase).counters.given_up_interrupted += 1;
+    for u in entries.iter().flat_map(|e| e.users.as_slice()) {
+        buckets.phase(u.phase).counters.given_up_interrupted += 1;
     }
 }
 
@@ -215,7 +220,7 @@ struct Worker {
 }
 
 impl Worker {
-    async fn run(mut self, rx: Arc<tokio::sync::Mutex<mpsc::Receiver<Vec<Record>>>>) {
+    async fn run(mut self, rx: Arc<tokio::sync::Mutex<mpsc::Receiver<Vec<Entry>>>>) {
         loop {
             let batch = { rx.lock().await.recv().await };
             let Some(records) = batch else { break };
@@ -223,8 +228,8 @@ impl Worker {
         }
     }
 
-    /// Sends `records` until each is acknowledged or given up.
-    async fn deliver(&mut self, mut pending: Vec<Record>) {
+    /// Sends `entries` until each is acknowledged or given up.
+    async fn deliver(&mut self, mut pending: Vec<Entry>) {
         let p = self.ctx.producer.clone();
         while !pending.is_empty() {
             if self.cancel.is_cancelled() {
@@ -232,78 +237,93 @@ impl Worker {
                 return;
             }
             let sent_at = Instant::now();
-            for r in &mut pending {
-                r.attempts += 1;
-                r.first_sent.get_or_insert(sent_at);
+            for e in &mut pending {
+                e.attempts += 1;
+                e.first_sent.get_or_insert(sent_at);
             }
             let sent = send(
                 &self.ctx.client,
                 &self.ctx.stream,
-                p.api,
+                self.ctx.api,
                 &pending,
                 p.request_timeout,
             )
             .await;
-            let outcomes = sent.outcomes;
             let done_at = Instant::now();
             let mut retry = Vec::new();
             let mut attempts_made = 0;
             {
                 let mut buckets = self.slot.lock();
-                let call_stats = buckets.phase(pending[0].phase);
+                let call_stats = buckets.phase(pending[0].phase());
                 call_stats.counters.calls += sent.calls;
                 call_stats.counters.call_errors += sent.call_errors;
+                call_stats.counters.request_bytes += sent.request_bytes;
                 call_stats
                     .put_service
                     .record((done_at - sent_at) / sent.calls.max(1) as u32);
                 let mut acked = self.ctx.acked.lock().unwrap_or_else(|e| e.into_inner());
-                for (r, outcome) in pending.drain(..).zip(outcomes) {
-                    let stats = buckets.phase(r.phase);
-                    let c = &mut stats.counters;
-                    c.attempts += 1;
-                    if r.attempts == 1 {
-                        c.sent += 1;
-                    } else {
-                        c.retried += 1;
+                for (e, outcome) in pending.drain(..).zip(sent.outcomes) {
+                    attempts_made = attempts_made.max(e.attempts);
+                    if outcome == Outcome::Acked {
+                        let c = &mut buckets.phase(e.phase()).counters;
+                        c.kinesis_records += 1;
+                        c.put_units += e.wire_bytes().div_ceil(PUT_PAYLOAD_UNIT_BYTES).max(1);
                     }
-                    attempts_made = attempts_made.max(r.attempts);
                     let retryable = match &outcome {
-                        Outcome::Acked => {
-                            c.acknowledged += 1;
-                            c.acknowledged_bytes += r.wire_bytes();
-                            if let Some(s) = shard_entry(&mut stats.shards, r.shard) {
-                                s.acknowledged += 1;
-                                s.acknowledged_bytes += r.wire_bytes();
-                            }
-                            stats
-                                .put_response
-                                .record(done_at.saturating_duration_since(r.intended));
-                            stats
-                                .put_uncorrected
-                                .record(done_at - r.first_sent.unwrap_or(sent_at));
-                            acked.insert(r.seq);
-                            stats.last_ack = stats.last_ack.max(done_at - self.ctx.start);
-                            continue;
-                        }
-                        Outcome::Throttled => {
-                            c.throttled += 1;
-                            if let Some(s) = shard_entry(&mut stats.shards, r.shard) {
-                                s.throttled += 1;
-                            }
-                            true
-                        }
+                        Outcome::Acked => false,
+                        Outcome::Throttled => true,
                         Outcome::Failed { code, retryable } => {
-                            c.failed += 1;
-                            tracing::debug!(code = %code, seq = r.seq, "record attempt failed");
+                            tracing::debug!(code = %code, attempt = e.attempts, "record attempt failed");
                             *retryable
                         }
                     };
-                    if retryable && r.attempts < p.max_attempts {
-                        retry.push(r);
-                    } else if outcome == Outcome::Throttled {
-                        c.given_up_throttled += 1;
-                    } else {
-                        c.given_up_error += 1;
+                    let retry_it = retryable && e.attempts < p.max_attempts;
+                    for u in e.users.as_slice() {
+                        let stats = buckets.phase(u.phase);
+                        let c = &mut stats.counters;
+                        c.attempts += 1;
+                        if e.attempts == 1 {
+                            c.sent += 1;
+                        } else {
+                            c.retried += 1;
+                        }
+                        let shard = shard_entry(&mut stats.shards, u.shard);
+                        match &outcome {
+                            Outcome::Acked => {
+                                c.acknowledged += 1;
+                                c.acknowledged_bytes += u.bytes as u64;
+                                if let Some(s) = shard {
+                                    s.acknowledged += 1;
+                                    s.acknowledged_bytes += u.bytes as u64;
+                                }
+                                stats
+                                    .put_response
+                                    .record(done_at.saturating_duration_since(u.intended));
+                                stats
+                                    .put_uncorrected
+                                    .record(done_at - e.first_sent.unwrap_or(sent_at));
+                                acked.insert(u.seq);
+                                stats.last_ack = stats.last_ack.max(done_at - self.ctx.start);
+                                continue;
+                            }
+                            Outcome::Throttled => {
+                                c.throttled += 1;
+                                if let Some(s) = shard {
+                                    s.throttled += 1;
+                                }
+                            }
+                            Outcome::Failed { .. } => c.failed += 1,
+                        }
+                        if retry_it {
+                            continue;
+                        } else if outcome == Outcome::Throttled {
+                            c.given_up_throttled += 1;
+                        } else {
+                            c.given_up_error += 1;
+                        }
+                    }
+                    if retry_it {
+                        retry.push(e);
                     }
                 }
             }

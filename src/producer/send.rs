@@ -3,7 +3,8 @@
 //! `outcomes_of_put_records` and `outcome_of_error` are pure and unit-tested with SDK builders;
 //! `send` is the one place that calls PutRecords or PutRecord.
 
-use super::batch::Record;
+use super::batch::Entry;
+use crate::endpoint::client::count_request_bytes;
 use crate::scenario::Api;
 use aws_sdk_kinesis::Client;
 use aws_sdk_kinesis::error::ProvideErrorMetadata;
@@ -100,23 +101,27 @@ pub struct Sent {
     pub calls: u64,
     /// Calls that failed as a whole (an error response, a transport failure, a timeout).
     pub call_errors: u64,
+    /// Bytes of the HTTP requests sent (request line, headers, body).
+    pub request_bytes: u64,
 }
 
-/// Sends one attempt of `records` with `api`; a timeout counts as a retryable failure.
+/// Sends one attempt of `records` (Kinesis records: plain or aggregates) with `api`; a timeout
+/// counts as a retryable failure.
 pub async fn send(
     client: &Client,
     stream: &str,
     api: Api,
-    records: &[Record],
+    records: &[Entry],
     timeout: Duration,
 ) -> Sent {
-    let calls = match api {
-        Api::PutRecords => 1,
-        Api::PutRecord => records.len() as u64,
+    let calls = if api.batches() {
+        1
+    } else {
+        records.len() as u64
     };
     let call = async {
         match api {
-            Api::PutRecords => {
+            Api::PutRecords | Api::PutRecordsAggregated => {
                 let entries: Vec<PutRecordsRequestEntry> = records
                     .iter()
                     .filter_map(|r| {
@@ -163,11 +168,13 @@ pub async fn send(
             }
         }
     };
-    match tokio::time::timeout(timeout, call).await {
+    let (result, request_bytes) = count_request_bytes(tokio::time::timeout(timeout, call)).await;
+    match result {
         Ok((outcomes, call_errors)) => Sent {
             outcomes,
             calls,
             call_errors,
+            request_bytes,
         },
         Err(_) => Sent {
             outcomes: vec![
@@ -179,6 +186,7 @@ pub async fn send(
             ],
             calls,
             call_errors: 1,
+            request_bytes,
         },
     }
 }

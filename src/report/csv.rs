@@ -1,5 +1,7 @@
-//! CSV exporters: summary.csv (one row per phase and the measured total), latency.csv (the
-//! percentile spectrum of each histogram) and timeseries.csv (one row per interval, streamed).
+//! CSV exporters: summary.csv (one row per API variant and phase, and each variant's measured
+//! total), latency.csv (the percentile spectrum of each histogram), shards.csv, comparison.csv
+//! (one row per variant) and the time series (one row per interval, streamed). Every file starts
+//! with an `api` column naming the variant.
 
 use super::{Exporter, LatencySummary, PhaseSummary, RunReport};
 use crate::metrics::collector::Row;
@@ -28,6 +30,7 @@ pub struct SummaryCsv;
 impl SummaryCsv {
     fn header() -> Vec<String> {
         let mut h: Vec<String> = [
+            "api",
             "phase",
             "measure",
             "duration_s",
@@ -54,8 +57,9 @@ impl SummaryCsv {
         h
     }
 
-    fn row(p: &PhaseSummary) -> Vec<String> {
+    fn row(api: &str, p: &PhaseSummary) -> Vec<String> {
         let mut r = vec![
+            api.to_string(),
             p.phase.clone(),
             p.measure.to_string(),
             format!("{:.3}", p.duration_s),
@@ -88,8 +92,10 @@ impl Exporter for SummaryCsv {
     fn render(&self, report: &RunReport) -> anyhow::Result<Vec<u8>> {
         let mut w = csv::Writer::from_writer(Vec::new());
         w.write_record(Self::header())?;
-        for p in &report.summary.phases {
-            w.write_record(Self::row(p))?;
+        for v in &report.summary.variants {
+            for p in &v.phases {
+                w.write_record(Self::row(&v.api, p))?;
+            }
         }
         w.into_inner().context("cannot render summary.csv")
     }
@@ -104,24 +110,26 @@ impl Exporter for LatencyCsv {
     }
 
     fn render(&self, report: &RunReport) -> anyhow::Result<Vec<u8>> {
-        let m = report.measured;
         let mut w = csv::Writer::from_writer(Vec::new());
-        w.write_record(["histogram", "percentile", "value_ms", "count"])?;
-        for (name, h) in [
-            ("put", &m.put_response),
-            ("put_uncorrected", &m.put_uncorrected),
-            ("put_service", &m.put_service),
-            ("e2e", &m.e2e),
-            ("in_stream", &m.in_stream),
-            ("schedule_lag", &m.lag),
-        ] {
-            for (pct, value, count) in h.spectrum() {
-                w.write_record([
-                    name.to_string(),
-                    format!("{pct:.6}"),
-                    format!("{:.3}", value.as_secs_f64() * 1000.0),
-                    count.to_string(),
-                ])?;
+        w.write_record(["api", "histogram", "percentile", "value_ms", "count"])?;
+        for (v, m) in report.summary.variants.iter().zip(report.measured) {
+            for (name, h) in [
+                ("put", &m.put_response),
+                ("put_uncorrected", &m.put_uncorrected),
+                ("put_service", &m.put_service),
+                ("e2e", &m.e2e),
+                ("in_stream", &m.in_stream),
+                ("schedule_lag", &m.lag),
+            ] {
+                for (pct, value, count) in h.spectrum() {
+                    w.write_record([
+                        v.api.clone(),
+                        name.to_string(),
+                        format!("{pct:.6}"),
+                        format!("{:.3}", value.as_secs_f64() * 1000.0),
+                        count.to_string(),
+                    ])?;
+                }
             }
         }
         w.into_inner().context("cannot render latency.csv")
@@ -140,6 +148,7 @@ impl TimeseriesWriter {
             File::create(&path).with_context(|| format!("cannot create `{}`", path.display()))?;
         let mut w = csv::Writer::from_writer(file);
         let mut header: Vec<String> = [
+            "api",
             "elapsed_s",
             "phase",
             "interval_s",
@@ -170,12 +179,14 @@ impl TimeseriesWriter {
         Ok(TimeseriesWriter { w })
     }
 
-    pub fn write(&mut self, row: &Row) -> anyhow::Result<()> {
+    /// Writes one interval of variant `api`; `elapsed_s` counts from the variant's start.
+    pub fn write(&mut self, api: &str, row: &Row) -> anyhow::Result<()> {
         let s = &row.stats;
         let c = &s.counters;
         let secs = row.length.as_secs_f64().max(1e-9);
         let ms = |d: std::time::Duration| format!("{:.3}", d.as_secs_f64() * 1000.0);
         let mut r = vec![
+            api.to_string(),
             format!("{:.3}", row.elapsed.as_secs_f64()),
             row.phase.clone(),
             format!("{secs:.3}"),
@@ -211,6 +222,7 @@ impl Exporter for ShardsCsv {
     fn render(&self, report: &RunReport) -> anyhow::Result<Vec<u8>> {
         let mut w = csv::Writer::from_writer(Vec::new());
         w.write_record([
+            "api",
             "shard_id",
             "starting_hash_key",
             "ending_hash_key",
@@ -222,8 +234,14 @@ impl Exporter for ShardsCsv {
             "share_pct",
             "peak_records_per_s",
         ])?;
-        for s in &report.summary.per_shard {
+        for (api, s) in report
+            .summary
+            .variants
+            .iter()
+            .flat_map(|v| v.per_shard.iter().map(move |s| (&v.api, s)))
+        {
             w.write_record([
+                api.clone(),
                 s.shard_id.clone(),
                 s.starting_hash_key.clone(),
                 s.ending_hash_key.clone(),
@@ -254,6 +272,7 @@ impl ShardTimeseriesWriter {
             File::create(&path).with_context(|| format!("cannot create `{}`", path.display()))?;
         let mut w = csv::Writer::from_writer(file);
         w.write_record([
+            "api",
             "elapsed_s",
             "phase",
             "shard_id",
@@ -265,7 +284,7 @@ impl ShardTimeseriesWriter {
         Ok(ShardTimeseriesWriter { w, ids })
     }
 
-    pub fn write(&mut self, row: &Row) -> anyhow::Result<()> {
+    pub fn write(&mut self, api: &str, row: &Row) -> anyhow::Result<()> {
         let secs = row.length.as_secs_f64().max(1e-9);
         for (id, s) in self.ids.iter().zip(
             row.stats
@@ -274,6 +293,7 @@ impl ShardTimeseriesWriter {
                 .chain(std::iter::repeat(&Default::default())),
         ) {
             self.w.write_record([
+                api.to_string(),
                 format!("{:.3}", row.elapsed.as_secs_f64()),
                 row.phase.clone(),
                 id.clone(),
@@ -284,5 +304,23 @@ impl ShardTimeseriesWriter {
         }
         self.w.flush()?;
         Ok(())
+    }
+}
+
+/// comparison.csv: one row per API variant over the measured phases.
+pub struct ComparisonCsv;
+
+impl Exporter for ComparisonCsv {
+    fn file_name(&self) -> &'static str {
+        "comparison.csv"
+    }
+
+    fn render(&self, report: &RunReport) -> anyhow::Result<Vec<u8>> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        for row in report.summary.comparison.iter().flat_map(|c| &c.rows) {
+            // serde names the columns after the row's fields
+            w.serialize(row)?;
+        }
+        w.into_inner().context("cannot render comparison.csv")
     }
 }

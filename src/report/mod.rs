@@ -4,6 +4,7 @@
 //! as the run goes (the time series row by row, the rest at the start and again at the end), so
 //! an interrupted run still leaves a report.
 
+pub mod compare;
 pub mod csv;
 pub mod json;
 pub mod summary;
@@ -16,8 +17,8 @@ use anyhow::Context;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
-/// Version of the run.json layout.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Version of the run.json layout (2: one entry per API variant under `variants`).
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Percentiles of one latency histogram, in milliseconds.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -190,14 +191,33 @@ pub struct RunSummary {
     pub scenario: String,
     /// "running", "completed" or "interrupted".
     pub status: String,
-    pub run_id: String,
     pub endpoint: String,
     pub region: String,
     pub stream: String,
     pub shards: usize,
-    pub api: String,
     pub started_at: String,
     pub ended_at: Option<String>,
+    /// Seconds from the first variant's start to the end of the last one's drain.
+    pub elapsed_s: f64,
+    /// One entry per API variant that ran, in the scenario's order.
+    pub variants: Vec<VariantSummary>,
+    /// Variants the scenario lists that did not run (the run was interrupted before them).
+    pub not_run: Vec<String>,
+    /// With two or more variants: one row per variant and the winners.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comparison: Option<compare::Comparison>,
+}
+
+/// One API variant's run over the scenario's phases.
+#[derive(Debug, Clone, Serialize)]
+pub struct VariantSummary {
+    /// "put_record", "put_records" or "put_records_aggregated".
+    pub api: String,
+    /// The id in this variant's record stamps.
+    pub run_id: String,
+    /// "running", "completed" or "interrupted".
+    pub status: String,
+    pub started_at: String,
     /// Seconds from the first scheduled record to the end of the drain.
     pub elapsed_s: f64,
     pub accounting: Accounting,
@@ -210,14 +230,24 @@ pub struct RunSummary {
     pub warnings: Vec<String>,
 }
 
-impl RunSummary {
+impl VariantSummary {
     /// The measured total (last entry of `phases`).
     pub fn total(&self) -> Option<&PhaseSummary> {
         self.phases.last()
     }
+}
 
+impl RunSummary {
+    /// Whether any variant breached an SLO.
     pub fn slo_breached(&self) -> bool {
-        self.slo.iter().any(|v| !v.passed)
+        self.variants.iter().flat_map(|v| &v.slo).any(|v| !v.passed)
+    }
+
+    /// "put_records" or "put_record, put_records".
+    pub fn apis(&self) -> String {
+        let mut names: Vec<&str> = self.variants.iter().map(|v| v.api.as_str()).collect();
+        names.extend(self.not_run.iter().map(String::as_str));
+        names.join(", ")
     }
 }
 
@@ -225,8 +255,9 @@ impl RunSummary {
 pub struct RunReport<'a> {
     pub summary: &'a RunSummary,
     pub scenario: &'a Scenario,
-    /// Histograms over the measured phases, for the percentile spectrum.
-    pub measured: &'a Stats,
+    /// Histograms over the measured phases, one per variant (like `summary.variants`), for the
+    /// percentile spectrum.
+    pub measured: &'a [Stats],
 }
 
 /// Turns a report into one file's bytes.
@@ -235,19 +266,23 @@ pub trait Exporter {
     fn render(&self, report: &RunReport) -> anyhow::Result<Vec<u8>>;
 }
 
-/// The exporters that write whole files from a report.
-pub fn exporters() -> Vec<Box<dyn Exporter>> {
-    vec![
+/// The exporters that write whole files from `report` (comparison.csv when it compares).
+pub fn exporters(report: &RunReport) -> Vec<Box<dyn Exporter>> {
+    let mut all: Vec<Box<dyn Exporter>> = vec![
         Box::new(csv::SummaryCsv),
         Box::new(csv::LatencyCsv),
         Box::new(csv::ShardsCsv),
         Box::new(json::RunJson),
-    ]
+    ];
+    if report.summary.comparison.is_some() {
+        all.push(Box::new(csv::ComparisonCsv));
+    }
+    all
 }
 
 /// Writes every exporter's file into `dir`.
 pub fn write_all(dir: &Path, report: &RunReport) -> anyhow::Result<()> {
-    for e in exporters() {
+    for e in exporters(report) {
         let path = dir.join(e.file_name());
         let bytes = e.render(report)?;
         write_atomically(&path, &bytes)?;

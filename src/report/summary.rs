@@ -1,6 +1,7 @@
 //! The terminal summary: a compact table per phase, the accounting invariant and SLO verdicts.
 
-use super::{LatencySummary, RunSummary};
+use super::compare::Comparison;
+use super::{LatencySummary, RunSummary, VariantSummary};
 use std::fmt::Write;
 
 fn ms(v: f64) -> String {
@@ -23,8 +24,36 @@ pub fn render(s: &RunSummary, dir: &str) -> String {
     let _ = writeln!(
         out,
         "\nkbench {} — {} in {:.1}s on {} (stream {}, {} shards, {})",
-        s.scenario, s.status, s.elapsed_s, s.endpoint, s.stream, s.shards, s.api
+        s.scenario,
+        s.status,
+        s.elapsed_s,
+        s.endpoint,
+        s.stream,
+        s.shards,
+        s.apis()
     );
+    let several = s.variants.len() + s.not_run.len() > 1;
+    for v in &s.variants {
+        if several {
+            let _ = writeln!(out, "\n── {} ── {} in {:.1}s", v.api, v.status, v.elapsed_s);
+        }
+        render_variant(&mut out, v);
+    }
+    for api in &s.not_run {
+        let _ = writeln!(
+            out,
+            "\n── {api} ── not run: the run was interrupted before it"
+        );
+    }
+    if let Some(c) = &s.comparison {
+        render_comparison(&mut out, c);
+    }
+    let _ = writeln!(out, "report: {dir}");
+    out
+}
+
+/// One variant: phases, shards, accounting, latency, warnings, SLO verdicts.
+fn render_variant(out: &mut String, s: &VariantSummary) {
     let _ = writeln!(
         out,
         "{:<18} {:>10} {:>10} {:>9} {:>9} {:>8} {:>8} {:>9} {:>9} {:>9} {:>9}",
@@ -69,7 +98,7 @@ pub fn render(s: &RunSummary, dir: &str) -> String {
             "* not measured (warm-up): excluded from the total and the SLOs"
         );
     }
-    render_shards(&mut out, s);
+    render_shards(out, s);
     let a = &s.accounting;
     let mark = |ok: bool| if ok { "ok" } else { "MISMATCH" };
     let sent_ok = a.scheduled == a.acknowledged + a.given_up;
@@ -132,12 +161,64 @@ pub fn render(s: &RunSummary, dir: &str) -> String {
             .collect();
         let _ = writeln!(out, "SLO: {}", verdicts.join("; "));
     }
-    let _ = writeln!(out, "report: {dir}");
-    out
+}
+
+/// The variants side by side, then the winners.
+fn render_comparison(out: &mut String, c: &Comparison) {
+    let _ = writeln!(
+        out,
+        "\ncomparison (measured phases)\n{:<24} {:>9} {:>10} {:>8} {:>9} {:>17} {:>24} {:>17} {:>9} {:>8} {:>8} {:>9} {:>10} {:>9}",
+        "api",
+        "offered/s",
+        "achieved/s",
+        "calls",
+        "rec/call",
+        "call p50/p99/p999",
+        "record p50/p99/p999",
+        "e2e p50/p99",
+        "throttled",
+        "retried",
+        "gave up",
+        "PUT units",
+        "req MiB",
+        "verified"
+    );
+    for r in &c.rows {
+        let three = |a: f64, b: f64, cc: f64| format!("{}/{}/{}", ms(a), ms(b), ms(cc));
+        let _ = writeln!(
+            out,
+            "{:<24} {:>9.0} {:>10.1} {:>8} {:>9.1} {:>17} {:>24} {:>17} {:>9} {:>8} {:>8} {:>9} {:>10.1} {:>9}",
+            r.api,
+            r.offered_rps,
+            r.achieved_rps,
+            r.calls,
+            r.records_per_call,
+            three(r.put_call_p50_ms, r.put_call_p99_ms, r.put_call_p999_ms),
+            three(
+                r.put_record_p50_ms,
+                r.put_record_p99_ms,
+                r.put_record_p999_ms
+            ),
+            format!("{}/{}", ms(r.e2e_p50_ms), ms(r.e2e_p99_ms)),
+            r.throttled,
+            r.retried,
+            r.given_up,
+            r.put_units,
+            r.request_bytes as f64 / (1024.0 * 1024.0),
+            if r.verified {
+                "yes".to_string()
+            } else {
+                format!("NO ({} lost)", r.lost)
+            }
+        );
+    }
+    for w in &c.winners {
+        let _ = writeln!(out, "{w}");
+    }
 }
 
 /// The per-shard view: every shard up to 16, else the 8 hottest.
-fn render_shards(out: &mut String, s: &RunSummary) {
+fn render_shards(out: &mut String, s: &VariantSummary) {
     if s.per_shard.len() < 2 {
         return;
     }

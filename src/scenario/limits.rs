@@ -25,3 +25,9 @@ pub const MAX_SHARDS: u32 = 10_000;
 pub const MAX_RATE: f64 = 10_000_000.0;
 /// Longest a single put request may take before it counts as failed (the SDK's own guard is 2m).
 pub const MAX_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// KPL's default AggregationMaxSize: the largest aggregate record.
+pub const KPL_AGGREGATION_MAX_BYTES: u64 = 51_200;
+/// A PUT payload unit: each Kinesis record is billed in chunks of this many bytes (25 KiB),
+/// an aggregate counting as one record.
+pub const PUT_PAYLOAD_UNIT_BYTES: u64 = 25 * 1024;

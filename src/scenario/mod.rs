@@ -94,12 +94,84 @@ impl Serialize for Endpoint {
     }
 }
 
-/// Which write API the producer uses.
+/// Which write API the producer uses: one variant of a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Api {
+    /// One PutRecord call per record.
     PutRecord,
+    /// Batches of records per PutRecords call.
     PutRecords,
+    /// User records packed into KPL-format aggregates (one per shard), sent with PutRecords.
+    PutRecordsAggregated,
+}
+
+impl Api {
+    /// Every variant, in the order the docs list them.
+    pub const ALL: [Api; 3] = [Api::PutRecord, Api::PutRecords, Api::PutRecordsAggregated];
+
+    /// The scenario-file name, e.g. "put_records".
+    pub fn name(self) -> &'static str {
+        match self {
+            Api::PutRecord => "put_record",
+            Api::PutRecords => "put_records",
+            Api::PutRecordsAggregated => "put_records_aggregated",
+        }
+    }
+
+    /// Reads a scenario-file name.
+    pub fn parse(text: &str) -> Result<Api, String> {
+        let names: Vec<&str> = Api::ALL.iter().map(|a| a.name()).collect();
+        Api::ALL
+            .into_iter()
+            .find(|a| a.name() == text)
+            .ok_or_else(|| {
+                format!(
+                    "unknown API `{text}`{}; use {}",
+                    suggest(text, &names),
+                    quoted_list(&names)
+                )
+            })
+    }
+
+    /// Whether a call carries several Kinesis records.
+    pub fn batches(self) -> bool {
+        self != Api::PutRecord
+    }
+}
+
+impl std::fmt::Display for Api {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// `"a", "b" or "c"`.
+pub fn quoted_list(words: &[&str]) -> String {
+    let quoted: Vec<String> = words.iter().map(|w| format!("\"{w}\"")).collect();
+    match quoted.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        _ => quoted.join(""),
+    }
+}
+
+/// How `put_records_aggregated` packs user records (KPL defaults).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Aggregation {
+    /// Largest aggregate, magic and checksum included (KPL's AggregationMaxSize).
+    #[serde(serialize_with = "units::ser::size")]
+    pub max_bytes: u64,
+    /// Most user records in one aggregate (KPL's AggregationMaxCount).
+    pub max_records: u32,
+}
+
+impl Default for Aggregation {
+    fn default() -> Aggregation {
+        Aggregation {
+            max_bytes: limits::KPL_AGGREGATION_MAX_BYTES,
+            max_records: u32::MAX,
+        }
+    }
 }
 
 /// How records arrive in time.
@@ -115,7 +187,9 @@ pub enum Arrival {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Producer {
-    pub api: Api,
+    /// The API variants to run, in order, each on the same schedule (at least one).
+    #[serde(rename = "api", serialize_with = "ser_apis")]
+    pub apis: Vec<Api>,
     pub in_flight: usize,
     pub batch_max_records: usize,
     #[serde(serialize_with = "units::ser::size")]
@@ -128,6 +202,17 @@ pub struct Producer {
     /// A request with no answer after this long counts as failed (and is retried).
     #[serde(serialize_with = "units::ser::duration")]
     pub request_timeout: Duration,
+    /// Present when `apis` includes `put_records_aggregated`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aggregation: Option<Aggregation>,
+}
+
+/// One variant as a plain string, several as a list: the form the file was written in.
+fn ser_apis<S: serde::Serializer>(apis: &[Api], s: S) -> Result<S::Ok, S::Error> {
+    match apis {
+        [one] => one.serialize(s),
+        many => many.serialize(s),
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

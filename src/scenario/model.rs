@@ -48,7 +48,8 @@ pub struct RawTarget {
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct RawProducer {
-    pub api: Option<S<String>>,
+    /// A name or a list of names.
+    pub api: Option<S<toml::Value>>,
     pub in_flight: Option<S<i64>>,
     pub batch_max_records: Option<S<i64>>,
     pub batch_max_bytes: Option<S<toml::Value>>,
@@ -57,6 +58,14 @@ pub struct RawProducer {
     pub max_attempts: Option<S<i64>>,
     pub backoff: Option<RawBackoff>,
     pub request_timeout: Option<S<String>>,
+    pub aggregation: Option<S<RawAggregation>>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawAggregation {
+    pub max_bytes: Option<S<toml::Value>>,
+    pub max_records: Option<S<i64>>,
 }
 
 #[derive(Debug, Deserialize, Default)]

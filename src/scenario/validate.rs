@@ -200,20 +200,7 @@ impl Validator<'_> {
         };
 
         let p = &raw.producer;
-        let api = self.get(&p.api, "producer.api", Api::PutRecords, |a| {
-            match a.as_str() {
-                "put_records" => Ok(Api::PutRecords),
-                "put_record" => Ok(Api::PutRecord),
-                "put_records_aggregated" => Err(
-                    "aggregation is not supported yet; use \"put_records\" or \"put_record\""
-                        .into(),
-                ),
-                other => Err(format!(
-                    "unknown API `{other}`{}; use \"put_records\" or \"put_record\"",
-                    suggest(other, &["put_records", "put_record"])
-                )),
-            }
-        });
+        let apis = self.get(&p.api, "producer.api", vec![Api::PutRecords], parse_apis);
         let in_flight = self.get(&p.in_flight, "producer.in_flight", 16, |&n| {
             in_range(n, 1, 1024, "concurrent requests").map(|n| n as usize)
         });
@@ -289,6 +276,36 @@ impl Validator<'_> {
             );
         }
 
+        let aggregated = apis.contains(&Api::PutRecordsAggregated);
+        let aggregation = match &p.aggregation {
+            Some(a) if !aggregated => {
+                self.push(a.span(), Some("producer.aggregation"), format!(
+                    "aggregation applies to the put_records_aggregated variant only, and `api` is {}; add \"put_records_aggregated\" to `api` or remove `aggregation`",
+                    apis.iter().map(|a| format!("\"{a}\"")).collect::<Vec<_>>().join(", ")));
+                None
+            }
+            raw_agg if aggregated => {
+                let d = Aggregation::default();
+                let raw_agg = raw_agg.as_ref().map(|a| a.get_ref());
+                Some(Aggregation {
+                    max_bytes: raw_agg.map_or(d.max_bytes, |a| {
+                        self.get(&a.max_bytes, "producer.aggregation.max_bytes", d.max_bytes, |v| {
+                            match size_value(v)? {
+                                0 => Err("an aggregate of 0 bytes holds nothing; use e.g. \"50KiB\" (KPL's default is 51200 bytes)".into()),
+                                n => Ok(n),
+                            }
+                        })
+                    }),
+                    max_records: raw_agg.map_or(d.max_records, |a| {
+                        self.get(&a.max_records, "producer.aggregation.max_records", d.max_records, |&n| {
+                            in_range(n, 1, u32::MAX as i64, "user records per aggregate").map(|n| n as u32)
+                        })
+                    }),
+                })
+            }
+            _ => None,
+        };
+
         let r = &raw.records;
         let size = self.get(
             &r.size,
@@ -341,7 +358,8 @@ impl Validator<'_> {
             self.push(size_span.clone(), Some("records.size"), format!(
                 "records of up to {} bytes plus a {key_len}-byte key exceed the 1MiB record limit (data + key); use at most {} bytes",
                 size.max(), MAX_RECORD_BYTES - key_len as u64));
-        } else if api == Api::PutRecords && size.max() + key_len as u64 > batch_max_bytes {
+        } else if apis.iter().any(|a| a.batches()) && size.max() + key_len as u64 > batch_max_bytes
+        {
             let span = p
                 .batch_max_bytes
                 .as_ref()
@@ -350,6 +368,23 @@ impl Validator<'_> {
             self.push(span, Some("producer.batch_max_bytes"), format!(
                 "a record of up to {} bytes plus key would never fit in a batch of {batch_max_bytes} bytes; raise batch_max_bytes",
                 size.max()));
+        }
+
+        if let Some(agg) = &aggregation {
+            let span = p
+                .aggregation
+                .as_ref()
+                .and_then(|a| a.get_ref().max_bytes.as_ref().map(|m| m.span()))
+                .unwrap_or(0..0);
+            if agg.max_bytes + key_len as u64 > MAX_RECORD_BYTES {
+                self.push(span, Some("producer.aggregation.max_bytes"), format!(
+                    "an aggregate is one Kinesis record: {} bytes plus a partition key of up to {key_len} bytes exceeds the 1MiB record limit (data + key); use at most {} bytes",
+                    agg.max_bytes, MAX_RECORD_BYTES - key_len as u64));
+            } else if agg.max_bytes + key_len as u64 > batch_max_bytes {
+                self.push(span, Some("producer.aggregation.max_bytes"), format!(
+                    "an aggregate of {} bytes plus its key would never fit in a PutRecords batch of {batch_max_bytes} bytes; lower this or raise producer.batch_max_bytes",
+                    agg.max_bytes));
+            }
         }
 
         let phases = self.phases(&raw.phase);
@@ -463,19 +498,16 @@ impl Validator<'_> {
             seed,
             target,
             producer: Producer {
-                api,
+                apis,
                 in_flight,
-                batch_max_records: if api == Api::PutRecord {
-                    1
-                } else {
-                    batch_max_records
-                },
+                batch_max_records,
                 batch_max_bytes,
                 linger,
                 arrival,
                 max_attempts,
                 backoff: Backoff { base, max },
                 request_timeout,
+                aggregation,
             },
             records: Records {
                 size,
@@ -596,6 +628,39 @@ fn size_value(v: &toml::Value) -> Result<u64, String> {
         toml::Value::String(s) => parse_size(s),
         toml::Value::Integer(n) if *n >= 0 => Ok(*n as u64),
         _ => Err("expected a size such as \"5MiB\" or a number of bytes".into()),
+    }
+}
+
+/// `api = "put_records"` or a list of distinct variants.
+fn parse_apis(v: &toml::Value) -> Result<Vec<Api>, String> {
+    let names: Vec<&str> = Api::ALL.iter().map(|a| a.name()).collect();
+    match v {
+        toml::Value::String(s) => Api::parse(s).map(|a| vec![a]),
+        toml::Value::Array(items) if items.is_empty() => Err(format!(
+            "the list of API variants is empty; name at least one of {}",
+            quoted_list(&names)
+        )),
+        toml::Value::Array(items) => {
+            let mut apis = Vec::new();
+            for item in items {
+                let Some(name) = item.as_str() else {
+                    return Err(format!(
+                        "`{item}` is not an API name; use {}",
+                        quoted_list(&names)
+                    ));
+                };
+                let api = Api::parse(name)?;
+                if apis.contains(&api) {
+                    return Err(format!("\"{api}\" is listed twice; list each variant once"));
+                }
+                apis.push(api);
+            }
+            Ok(apis)
+        }
+        _ => Err(format!(
+            "expected an API name or a list of them, e.g. api = [\"put_record\", \"put_records\"]; the names are {}",
+            quoted_list(&names)
+        )),
     }
 }
 

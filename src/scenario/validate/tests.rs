@@ -263,3 +263,116 @@ fn template_keys_and_sizes_respect_the_kinesis_limits() {
         "{big:?}"
     );
 }
+
+#[test]
+fn api_takes_a_name_or_a_list_of_variants() {
+    let s = parse(GOOD, "s.toml", "s").unwrap();
+    assert_eq!(s.producer.apis, vec![Api::PutRecords]);
+    assert_eq!(s.producer.aggregation, None);
+
+    let list = GOOD.replace(
+        "api = \"put_records\"",
+        "api = [\"put_record\", \"put_records_aggregated\"]",
+    );
+    let s = parse(&list, "s.toml", "s").unwrap();
+    assert_eq!(
+        s.producer.apis,
+        vec![Api::PutRecord, Api::PutRecordsAggregated]
+    );
+    // aggregation is defaulted to the KPL's limits when a variant aggregates
+    assert_eq!(
+        s.producer.aggregation,
+        Some(Aggregation {
+            max_bytes: 51_200,
+            max_records: u32::MAX
+        })
+    );
+    // and the effective scenario reads back as the same list
+    let again = parse(&s.to_toml(), "e.toml", "e").unwrap();
+    assert_eq!(again.producer.apis, s.producer.apis);
+    assert_eq!(again.producer.aggregation, s.producer.aggregation);
+}
+
+#[test]
+fn bad_api_lists_name_the_key_and_the_fix() {
+    let with = |api: &str| GOOD.replace("api = \"put_records\"", &format!("api = {api}"));
+    let one = |text: &str| {
+        let mut found = issues(text);
+        assert_eq!(found.len(), 1, "{found:?}");
+        found.remove(0)
+    };
+    let empty = one(&with("[]"));
+    assert_eq!(empty.key, "producer.api");
+    assert!(empty.message.contains("empty"), "{}", empty.message);
+    assert!(
+        one(&with("[\"put_records\", \"put_records\"]"))
+            .message
+            .contains("listed twice")
+    );
+    let typo = one(&with("[\"put_record\", \"put_records_agregated\"]"));
+    assert!(
+        typo.message
+            .contains("did you mean `put_records_aggregated`"),
+        "{}",
+        typo.message
+    );
+    assert!(one(&with("5")).message.contains("API name or a list"));
+}
+
+#[test]
+fn aggregation_needs_an_aggregating_variant_and_fits_a_record() {
+    let agg = |api: &str, aggregation: &str| {
+        GOOD.replace(
+            "api = \"put_records\"",
+            &format!("api = {api}\naggregation = {aggregation}"),
+        )
+    };
+    // put_record alone cannot aggregate
+    let found = issues(&agg("\"put_record\"", "{ max_bytes = \"50KiB\" }"));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].key, "producer.aggregation");
+    assert!(
+        found[0].message.contains("add \"put_records_aggregated\""),
+        "{}",
+        found[0].message
+    );
+    // an aggregate is one Kinesis record: it may not exceed the 1 MiB record limit
+    let found = issues(&agg(
+        "\"put_records_aggregated\"",
+        "{ max_bytes = \"2MiB\" }",
+    ));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].key, "producer.aggregation.max_bytes");
+    assert!(
+        found[0].message.contains("1MiB record limit"),
+        "{}",
+        found[0].message
+    );
+    let found = issues(&agg("\"put_records_aggregated\"", "{ max_records = 0 }"));
+    assert_eq!(found[0].key, "producer.aggregation.max_records");
+    let found = issues(&agg(
+        "\"put_records_aggregated\"",
+        "{ max_bytes = \"64KiB\", max_count = 5 }",
+    ));
+    assert!(
+        found[0].message.contains("unknown field `max_count`"),
+        "{}",
+        found[0].message
+    );
+    let ok = parse(
+        &agg(
+            "[\"put_records\", \"put_records_aggregated\"]",
+            "{ max_bytes = \"64KiB\", max_records = 100 }",
+        ),
+        "s.toml",
+        "s",
+    )
+    .unwrap();
+    assert_eq!(
+        ok.producer.aggregation,
+        Some(Aggregation {
+            max_bytes: 65_536,
+            max_records: 100
+        })
+    );
+}

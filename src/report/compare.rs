@@ -1,0 +1,300 @@
+//! Comparing API variants of one run: a row per variant over the measured phases, and the
+//! winner on throughput, on latency and on PUT payload units, with the margin.
+
+use super::VariantSummary;
+use serde::Serialize;
+
+/// Differences smaller than this (relative) are called a tie.
+const TIE: f64 = 0.01;
+
+/// One variant, over the measured phases.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ComparisonRow {
+    pub api: String,
+    pub offered_rps: f64,
+    pub achieved_rps: f64,
+    /// API calls made (PutRecord or PutRecords).
+    pub calls: u64,
+    /// User record attempts per call.
+    pub records_per_call: f64,
+    /// Per call: request -> response.
+    pub put_call_p50_ms: f64,
+    pub put_call_p99_ms: f64,
+    pub put_call_p999_ms: f64,
+    /// Per user record: intended send time -> acknowledgement.
+    pub put_record_p50_ms: f64,
+    pub put_record_p99_ms: f64,
+    pub put_record_p999_ms: f64,
+    pub e2e_p50_ms: f64,
+    pub e2e_p99_ms: f64,
+    /// User record attempts rejected as throttled.
+    pub throttled: u64,
+    /// User record attempts after the first.
+    pub retried: u64,
+    pub given_up: u64,
+    pub acknowledged: u64,
+    /// Kinesis records acknowledged (an aggregate counts once).
+    pub kinesis_records: u64,
+    /// PUT payload units of the acknowledged Kinesis records.
+    pub put_units: u64,
+    /// Bytes of the put requests sent, every attempt.
+    pub request_bytes: u64,
+    /// Acknowledged but never read back (all phases).
+    pub lost: u64,
+    /// The consumer read back every acknowledged record, and nothing else, and every
+    /// scheduled record is accounted for.
+    pub verified: bool,
+}
+
+impl ComparisonRow {
+    pub fn of(v: &VariantSummary) -> Option<ComparisonRow> {
+        let t = v.total()?;
+        let c = &t.counters;
+        // rounded to what the measurement resolves, for the CSV
+        let r1 = |x: f64| (x * 10.0).round() / 10.0;
+        let r3 = |x: f64| (x * 1000.0).round() / 1000.0;
+        Some(ComparisonRow {
+            api: v.api.clone(),
+            offered_rps: r1(t.offered_rps),
+            achieved_rps: r1(t.achieved_rps),
+            calls: c.calls,
+            records_per_call: if c.calls > 0 {
+                r1(c.attempts as f64 / c.calls as f64)
+            } else {
+                0.0
+            },
+            put_call_p50_ms: r3(t.put_service.p50_ms),
+            put_call_p99_ms: r3(t.put_service.p99_ms),
+            put_call_p999_ms: r3(t.put_service.p999_ms),
+            put_record_p50_ms: r3(t.put.p50_ms),
+            put_record_p99_ms: r3(t.put.p99_ms),
+            put_record_p999_ms: r3(t.put.p999_ms),
+            e2e_p50_ms: r3(t.e2e.p50_ms),
+            e2e_p99_ms: r3(t.e2e.p99_ms),
+            throttled: c.throttled,
+            retried: c.retried,
+            given_up: c.given_up(),
+            acknowledged: c.acknowledged,
+            kinesis_records: c.kinesis_records,
+            put_units: c.put_units,
+            request_bytes: c.request_bytes,
+            lost: v.accounting.lost,
+            verified: v.accounting.consumer && v.accounting.holds,
+        })
+    }
+
+    /// PUT payload units per 1,000 acknowledged user records.
+    pub fn units_per_1000(&self) -> f64 {
+        if self.acknowledged == 0 {
+            f64::INFINITY
+        } else {
+            self.put_units as f64 * 1000.0 / self.acknowledged as f64
+        }
+    }
+}
+
+/// The variants side by side.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Comparison {
+    pub rows: Vec<ComparisonRow>,
+    /// One sentence each on throughput, latency and payload units.
+    pub winners: Vec<String>,
+}
+
+impl Comparison {
+    /// None with fewer than two variants.
+    pub fn of(variants: &[VariantSummary]) -> Option<Comparison> {
+        let rows: Vec<ComparisonRow> = variants.iter().filter_map(ComparisonRow::of).collect();
+        if rows.len() < 2 {
+            return None;
+        }
+        let metrics = [
+            Metric {
+                what: "throughput",
+                value: |r| r.achieved_rps,
+                higher_is_better: true,
+                figure: |v| format!("{v:.0} records/s"),
+                short: |v| format!("{v:.0}"),
+                word: "more",
+            },
+            Metric {
+                what: "latency",
+                value: |r| r.put_record_p99_ms,
+                higher_is_better: false,
+                figure: |v| format!("put p99 {v:.1} ms per record"),
+                short: |v| format!("{v:.1} ms"),
+                word: "lower",
+            },
+            Metric {
+                what: "payload units",
+                value: ComparisonRow::units_per_1000,
+                higher_is_better: false,
+                figure: |v| format!("{v:.0} PUT payload units per 1,000 records"),
+                short: |v| format!("{v:.0}"),
+                word: "fewer",
+            },
+        ];
+        // a variant that acknowledged nothing has no latency to compare
+        let acknowledged: Vec<ComparisonRow> = rows
+            .iter()
+            .filter(|r| r.acknowledged > 0)
+            .cloned()
+            .collect();
+        let winners = metrics
+            .iter()
+            .filter_map(|m| {
+                let (w, next) = winner(&acknowledged, m.value, m.higher_is_better)?;
+                let (a, b) = ((m.value)(&w), (m.value)(&next));
+                let ratio = if m.higher_is_better {
+                    ratio(a, b)
+                } else {
+                    ratio(b, a)
+                };
+                let (figure, short) = ((m.figure)(a), (m.short)(b));
+                Some(verdict(
+                    m.what, &w.api, &figure, &next.api, &short, ratio, m.word,
+                ))
+            })
+            .collect();
+        Some(Comparison { winners, rows })
+    }
+}
+
+/// What a winner is named for.
+struct Metric {
+    what: &'static str,
+    value: fn(&ComparisonRow) -> f64,
+    higher_is_better: bool,
+    /// The winner's figure, in words.
+    figure: fn(f64) -> String,
+    /// The runner-up's figure, short.
+    short: fn(f64) -> String,
+    /// "more", "lower", "fewer".
+    word: &'static str,
+}
+
+/// The best row by `metric` and the runner-up, whose name lists every row tied with it
+/// ("put_record and put_records").
+fn winner(
+    rows: &[ComparisonRow],
+    metric: impl Fn(&ComparisonRow) -> f64,
+    higher_is_better: bool,
+) -> Option<(ComparisonRow, ComparisonRow)> {
+    let mut sorted: Vec<&ComparisonRow> = rows.iter().filter(|r| metric(r).is_finite()).collect();
+    sorted.sort_by(|a, b| {
+        let (a, b) = (metric(a), metric(b));
+        if higher_is_better {
+            b.total_cmp(&a)
+        } else {
+            a.total_cmp(&b)
+        }
+    });
+    let [best, next, rest @ ..] = sorted.as_slice() else {
+        return None;
+    };
+    let mut next = (*next).clone();
+    let tied: Vec<&str> = rest
+        .iter()
+        .filter(|r| (metric(r) - metric(&next)).abs() <= TIE * metric(&next).abs())
+        .map(|r| r.api.as_str())
+        .collect();
+    if !tied.is_empty() {
+        next.api = format!("{} and {}", next.api, tied.join(" and "));
+    }
+    Some(((*best).clone(), next))
+}
+
+/// `better / worse`, where both are "bigger is better" after the caller's arrangement.
+fn ratio(better: f64, worse: f64) -> f64 {
+    if worse > 0.0 {
+        better / worse
+    } else {
+        f64::INFINITY
+    }
+}
+
+fn verdict(
+    what: &str,
+    api: &str,
+    figure: &str,
+    next_api: &str,
+    next_figure: &str,
+    ratio: f64,
+    word: &str,
+) -> String {
+    if (ratio - 1.0).abs() < TIE {
+        return format!(
+            "{what}: a tie between {api} ({figure}) and {next_api} ({next_figure}), within 1%"
+        );
+    }
+    let margin = if ratio.is_infinite() {
+        "infinitely".to_string()
+    } else if ratio >= 2.0 {
+        format!("{ratio:.1}x")
+    } else {
+        format!("{:.0}%", (ratio - 1.0) * 100.0)
+    };
+    format!("{what}: {api} wins with {figure}, {margin} {word} than {next_api} ({next_figure})")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(api: &str, achieved: f64, p99: f64, units: u64) -> ComparisonRow {
+        ComparisonRow {
+            api: api.into(),
+            offered_rps: 3000.0,
+            achieved_rps: achieved,
+            calls: 10,
+            records_per_call: 1.0,
+            put_call_p50_ms: 1.0,
+            put_call_p99_ms: 2.0,
+            put_call_p999_ms: 3.0,
+            put_record_p50_ms: 1.0,
+            put_record_p99_ms: p99,
+            put_record_p999_ms: p99,
+            e2e_p50_ms: 100.0,
+            e2e_p99_ms: 200.0,
+            throttled: 0,
+            retried: 0,
+            given_up: 0,
+            acknowledged: 1000,
+            kinesis_records: units,
+            put_units: units,
+            request_bytes: 1,
+            lost: 0,
+            verified: true,
+        }
+    }
+
+    #[test]
+    fn names_the_winner_and_the_margin_against_the_runner_up() {
+        let rows = vec![
+            row("put_record", 1500.0, 900.0, 1000),
+            row("put_records", 3000.0, 25.0, 1000),
+            row("put_records_aggregated", 2990.0, 30.0, 20),
+        ];
+        let (w, next) = winner(&rows, ComparisonRow::units_per_1000, false).expect("rows");
+        assert_eq!(w.api, "put_records_aggregated");
+        assert_eq!(
+            next.api, "put_record and put_records",
+            "ties are named together"
+        );
+        let (w, next) = winner(&rows, |r| r.achieved_rps, true).expect("two rows");
+        assert_eq!(
+            (w.api.as_str(), next.api.as_str()),
+            ("put_records", "put_records_aggregated")
+        );
+        assert!((ratio(w.achieved_rps, next.achieved_rps) - 1.0).abs() < TIE);
+
+        let text = verdict("latency", "a", "1 ms", "b", "3 ms", 3.0, "lower");
+        assert_eq!(text, "latency: a wins with 1 ms, 3.0x lower than b (3 ms)");
+        let text = verdict("throughput", "a", "x", "b", "y", 1.25, "more");
+        assert!(text.contains("25% more than b"), "{text}");
+        assert!(
+            verdict("t", "a", "x", "b", "y", 1.005, "more")
+                .contains("a tie between a (x) and b (y)")
+        );
+    }
+}
