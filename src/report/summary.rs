@@ -252,6 +252,12 @@ fn render_shards(out: &mut String, s: &VariantSummary) {
         out,
         "(an even share is {even:.1}%; limits: 1,000 records/s and 1,024 KiB/s per shard)"
     );
+    if s.api == crate::scenario::Api::PutRecordsAggregated.name() {
+        let _ = writeln!(
+            out,
+            "(user records and their bytes; an aggregate counts as one record toward the shard's 1,000 records/s)"
+        );
+    }
 }
 
 fn truncate(s: &str, n: usize) -> String {
