@@ -1,24 +1,16 @@
 //! The per-shard view on the embedded endpoint: routing agrees with the service, a hot key
 //! throttles only its own shard, and explicit hash keys balance the shards exactly.
 
-use kbench::endpoint::embedded::{Embedded, EmbeddedOptions};
-use kbench::endpoint::{client, stream};
+mod common;
+
+use kbench::endpoint::embedded::EmbeddedOptions;
 use kbench::runner::{self, RunSettings};
-use kbench::scenario::Endpoint;
 use kbench::workload::shardmap::ShardMap;
 use tokio_util::sync::CancellationToken;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn md5_routing_agrees_with_the_shard_the_endpoint_reports() {
-    let server = Embedded::start(0, &EmbeddedOptions::default())
-        .await
-        .expect("endpoint");
-    let c = client::build(&Endpoint::Embedded, None, Some(&server.url()))
-        .await
-        .expect("client");
-    let ready = stream::ensure(&c, "routing", 4, true, std::time::Duration::from_secs(30))
-        .await
-        .expect("stream");
+    let (server, c, ready) = common::endpoint_with_stream("routing", 4).await;
     let map = ShardMap::new(ready.shards.iter().map(|s| {
         (
             s.id.as_str(),

@@ -110,7 +110,11 @@ impl Embedded {
     }
 }
 
-/// Writes share the lock, reads take it alone: a read never overlaps a write in progress.
+/// Largest request body the endpoint reads: a 5 MiB PutRecords, base64-encoded, with its JSON.
+const MAX_BODY_BYTES: usize = 16 << 20;
+
+/// Writes share the lock, reads take it alone: a read never overlaps a write in progress. The
+/// body is read before the lock is taken, so a client that stalls mid-request holds up nobody.
 async fn reads_after_writes(
     State(lock): State<Arc<RwLock<()>>>,
     request: Request,
@@ -121,17 +125,30 @@ async fn reads_after_writes(
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let operation = target.rsplit('.').next().unwrap_or("");
-    match operation {
-        "GetRecords" => {
-            let _alone = lock.write().await;
-            next.run(request).await
+    let reads = match target.rsplit('.').next().unwrap_or("") {
+        "GetRecords" => true,
+        "PutRecord" | "PutRecords" => false,
+        _ => return next.run(request).await,
+    };
+    let (parts, body) = request.into_parts();
+    let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            return Response::builder()
+                .status(axum::http::StatusCode::BAD_REQUEST)
+                .body(axum::body::Body::from(format!(
+                    "cannot read the request body: {e}"
+                )))
+                .unwrap_or_default();
         }
-        "PutRecord" | "PutRecords" => {
-            let _shared = lock.read().await;
-            next.run(request).await
-        }
-        _ => next.run(request).await,
+    };
+    let request = Request::from_parts(parts, axum::body::Body::from(body));
+    if reads {
+        let _alone = lock.write().await;
+        next.run(request).await
+    } else {
+        let _shared = lock.read().await;
+        next.run(request).await
     }
 }
 
