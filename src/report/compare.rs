@@ -44,6 +44,8 @@ pub struct ComparisonRow {
     /// The consumer read back every acknowledged record, and nothing else, and every
     /// scheduled record is accounted for.
     pub verified: bool,
+    /// The variant's status: only "completed" variants are named winners.
+    pub status: String,
 }
 
 impl ComparisonRow {
@@ -80,6 +82,7 @@ impl ComparisonRow {
             request_bytes: c.request_bytes,
             lost: v.accounting.lost,
             verified: v.accounting.consumer && v.accounting.holds,
+            status: v.status.clone(),
         })
     }
 
@@ -104,7 +107,11 @@ pub struct Comparison {
 impl Comparison {
     /// None with fewer than two variants.
     pub fn of(variants: &[VariantSummary]) -> Option<Comparison> {
-        let rows: Vec<ComparisonRow> = variants.iter().filter_map(ComparisonRow::of).collect();
+        Comparison::of_rows(variants.iter().filter_map(ComparisonRow::of).collect())
+    }
+
+    /// None with fewer than two rows.
+    fn of_rows(rows: Vec<ComparisonRow>) -> Option<Comparison> {
         if rows.len() < 2 {
             return None;
         }
@@ -134,10 +141,11 @@ impl Comparison {
                 word: "fewer",
             },
         ];
-        // a variant that acknowledged nothing has no latency to compare
+        // a variant cut short has partial figures, and one that acknowledged nothing has no
+        // latency: neither is compared
         let acknowledged: Vec<ComparisonRow> = rows
             .iter()
-            .filter(|r| r.acknowledged > 0)
+            .filter(|r| r.acknowledged > 0 && r.status == "completed")
             .cloned()
             .collect();
         let winners = metrics
@@ -145,16 +153,22 @@ impl Comparison {
             .filter_map(|m| {
                 let (w, next) = winner(&acknowledged, m.value, m.higher_is_better)?;
                 let (a, b) = ((m.value)(&w), (m.value)(&next));
-                let ratio = if m.higher_is_better {
-                    ratio(a, b)
-                } else {
-                    ratio(b, a)
-                };
                 let (figure, short) = ((m.figure)(a), (m.short)(b));
+                let margin = margin(a, b, m.higher_is_better);
                 Some(verdict(
-                    m.what, &w.api, &figure, &next.api, &short, ratio, m.word,
+                    m.what,
+                    (&w.api, &figure),
+                    (&next.api, &short),
+                    margin,
+                    m.word,
                 ))
             })
+            .chain(rows.iter().filter(|r| r.status != "completed").map(|r| {
+                format!(
+                    "{} was {}: its figures are partial and it is not compared",
+                    r.api, r.status
+                )
+            }))
             .collect();
         Some(Comparison { winners, rows })
     }
@@ -204,37 +218,45 @@ fn winner(
     Some(((*best).clone(), next))
 }
 
-/// `better / worse`, where both are "bigger is better" after the caller's arrangement.
-fn ratio(better: f64, worse: f64) -> f64 {
-    if worse > 0.0 {
-        better / worse
+/// How much better `best` is than `next`, in words: "25%" (more), "20%" (lower), "3.0x"; None
+/// for a tie (within 1%).
+fn margin(best: f64, next: f64, higher_is_better: bool) -> Option<String> {
+    // the factor by which the winner is better, at least 1
+    let factor = if higher_is_better {
+        best / next
     } else {
-        f64::INFINITY
+        next / best
+    };
+    if factor.is_nan() || (factor - 1.0).abs() < TIE {
+        return None;
     }
+    Some(if !factor.is_finite() {
+        "incomparably".to_string()
+    } else if factor >= 2.0 {
+        format!("{factor:.1}x")
+    } else if higher_is_better {
+        format!("{:.0}%", (factor - 1.0) * 100.0)
+    } else {
+        format!("{:.0}%", (1.0 - best / next) * 100.0)
+    })
 }
 
+/// One sentence naming the winner, its figure and its margin over the runner-up.
 fn verdict(
     what: &str,
-    api: &str,
-    figure: &str,
-    next_api: &str,
-    next_figure: &str,
-    ratio: f64,
+    (api, figure): (&str, &str),
+    (next_api, next_figure): (&str, &str),
+    margin: Option<String>,
     word: &str,
 ) -> String {
-    if (ratio - 1.0).abs() < TIE {
-        return format!(
+    match margin {
+        None => format!(
             "{what}: a tie between {api} ({figure}) and {next_api} ({next_figure}), within 1%"
-        );
+        ),
+        Some(m) => {
+            format!("{what}: {api} wins with {figure}, {m} {word} than {next_api} ({next_figure})")
+        }
     }
-    let margin = if ratio.is_infinite() {
-        "infinitely".to_string()
-    } else if ratio >= 2.0 {
-        format!("{ratio:.1}x")
-    } else {
-        format!("{:.0}%", (ratio - 1.0) * 100.0)
-    };
-    format!("{what}: {api} wins with {figure}, {margin} {word} than {next_api} ({next_figure})")
 }
 
 #[cfg(test)]
@@ -265,6 +287,7 @@ mod tests {
             request_bytes: 1,
             lost: 0,
             verified: true,
+            status: "completed".into(),
         }
     }
 
@@ -286,15 +309,55 @@ mod tests {
             (w.api.as_str(), next.api.as_str()),
             ("put_records", "put_records_aggregated")
         );
-        assert!((ratio(w.achieved_rps, next.achieved_rps) - 1.0).abs() < TIE);
+        assert_eq!(
+            margin(w.achieved_rps, next.achieved_rps, true),
+            None,
+            "a tie"
+        );
 
-        let text = verdict("latency", "a", "1 ms", "b", "3 ms", 3.0, "lower");
+        // higher is better: 25% more; lower is better: 20 ms is 20% lower than 25 ms
+        assert_eq!(margin(1250.0, 1000.0, true).as_deref(), Some("25%"));
+        assert_eq!(margin(20.0, 25.0, false).as_deref(), Some("20%"));
+        assert_eq!(margin(1.0, 3.0, false).as_deref(), Some("3.0x"));
+        assert_eq!(margin(3000.0, 1000.0, true).as_deref(), Some("3.0x"));
+        let text = verdict(
+            "latency",
+            ("a", "1 ms"),
+            ("b", "3 ms"),
+            margin(1.0, 3.0, false),
+            "lower",
+        );
         assert_eq!(text, "latency: a wins with 1 ms, 3.0x lower than b (3 ms)");
-        let text = verdict("throughput", "a", "x", "b", "y", 1.25, "more");
-        assert!(text.contains("25% more than b"), "{text}");
+        let tie = verdict("t", ("a", "x"), ("b", "y"), None, "more");
+        assert_eq!(tie, "t: a tie between a (x) and b (y), within 1%");
+    }
+
+    #[test]
+    fn a_variant_cut_short_is_shown_but_not_compared() {
+        let mut cut = row("put_records_aggregated", 9000.0, 1.0, 1);
+        cut.status = "interrupted".into();
+        let c = Comparison::of_rows(vec![
+            row("put_record", 1500.0, 900.0, 1000),
+            row("put_records", 3000.0, 25.0, 1000),
+            cut,
+        ])
+        .expect("three rows");
+        assert_eq!(c.rows.len(), 3);
         assert!(
-            verdict("t", "a", "x", "b", "y", 1.005, "more")
-                .contains("a tie between a (x) and b (y)")
+            c.winners[0].starts_with("throughput: put_records wins"),
+            "{:?}",
+            c.winners
+        );
+        assert!(
+            c.winners[1].starts_with("latency: put_records wins"),
+            "{:?}",
+            c.winners
+        );
+        assert_eq!(
+            c.winners.last().map(String::as_str),
+            Some(
+                "put_records_aggregated was interrupted: its figures are partial and it is not compared"
+            )
         );
     }
 }

@@ -205,10 +205,14 @@ fn render_comparison(out: &mut String, c: &Comparison) {
             r.given_up,
             r.put_units,
             r.request_bytes as f64 / (1024.0 * 1024.0),
-            if r.verified {
+            if r.status != "completed" {
+                r.status.clone()
+            } else if r.verified {
                 "yes".to_string()
-            } else {
+            } else if r.lost > 0 {
                 format!("NO ({} lost)", r.lost)
+            } else {
+                "NO (see accounting)".to_string()
             }
         );
     }
