@@ -28,6 +28,8 @@ pub const MAX_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_s
 
 /// KPL's default AggregationMaxSize: the largest aggregate record.
 pub const KPL_AGGREGATION_MAX_BYTES: u64 = 51_200;
+/// The smallest AggregationMaxSize the KPL accepts.
+pub const MIN_AGGREGATE_BYTES: u64 = 64;
 /// A PUT payload unit: each Kinesis record is billed in chunks of this many bytes (25 KiB),
 /// an aggregate counting as one record.
 pub const PUT_PAYLOAD_UNIT_BYTES: u64 = 25 * 1024;

@@ -291,7 +291,7 @@ impl Validator<'_> {
                     max_bytes: raw_agg.map_or(d.max_bytes, |a| {
                         self.get(&a.max_bytes, "producer.aggregation.max_bytes", d.max_bytes, |v| {
                             match size_value(v)? {
-                                0 => Err("an aggregate of 0 bytes holds nothing; use e.g. \"50KiB\" (KPL's default is 51200 bytes)".into()),
+                                n if n < MIN_AGGREGATE_BYTES => Err(format!("an aggregate of {n} bytes has no room for its 20 bytes of framing and two records; use {MIN_AGGREGATE_BYTES}B or more (the KPL's minimum), e.g. \"50KiB\" (its default is 51200 bytes)")),
                                 n => Ok(n),
                             }
                         })
@@ -371,19 +371,31 @@ impl Validator<'_> {
         }
 
         if let Some(agg) = &aggregation {
-            let span = p
+            let written = p
                 .aggregation
                 .as_ref()
-                .and_then(|a| a.get_ref().max_bytes.as_ref().map(|m| m.span()))
-                .unwrap_or(0..0);
+                .and_then(|a| a.get_ref().max_bytes.as_ref().map(|m| m.span()));
             if agg.max_bytes + key_len as u64 > MAX_RECORD_BYTES {
-                self.push(span, Some("producer.aggregation.max_bytes"), format!(
+                self.push(written.unwrap_or(0..0), Some("producer.aggregation.max_bytes"), format!(
                     "an aggregate is one Kinesis record: {} bytes plus a partition key of up to {key_len} bytes exceeds the 1MiB record limit (data + key); use at most {} bytes",
                     agg.max_bytes, MAX_RECORD_BYTES - key_len as u64));
             } else if agg.max_bytes + key_len as u64 > batch_max_bytes {
-                self.push(span, Some("producer.aggregation.max_bytes"), format!(
-                    "an aggregate of {} bytes plus its key would never fit in a PutRecords batch of {batch_max_bytes} bytes; lower this or raise producer.batch_max_bytes",
-                    agg.max_bytes));
+                // name the key the user wrote: the aggregate size, or else the batch size
+                let message = format!(
+                    "an aggregate of up to {} bytes plus its key would not fit in a PutRecords batch of {batch_max_bytes} bytes; lower producer.aggregation.max_bytes or raise producer.batch_max_bytes",
+                    agg.max_bytes
+                );
+                match (written, p.batch_max_bytes.as_ref()) {
+                    (Some(span), _) => {
+                        self.push(span, Some("producer.aggregation.max_bytes"), message)
+                    }
+                    (None, Some(b)) => {
+                        self.push(b.span(), Some("producer.batch_max_bytes"), message)
+                    }
+                    (None, None) => {
+                        self.push(0..0, Some("producer.aggregation.max_bytes"), message)
+                    }
+                }
             }
         }
 

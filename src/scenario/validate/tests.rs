@@ -352,6 +352,27 @@ fn aggregation_needs_an_aggregating_variant_and_fits_a_record() {
     assert_eq!(found[0].key, "producer.aggregation.max_records");
     let found = issues(&agg(
         "\"put_records_aggregated\"",
+        "{ max_bytes = \"10B\" }",
+    ));
+    assert_eq!(found[0].key, "producer.aggregation.max_bytes");
+    assert!(
+        found[0].message.contains("use 64B or more"),
+        "{}",
+        found[0].message
+    );
+    // a batch smaller than the default aggregate: the error names the key that was written
+    let small_batch = GOOD
+        .replace("api = \"put_records\"", "api = \"put_records_aggregated\"")
+        .replace(
+            "linger = \"10ms\"",
+            "linger = \"10ms\"\nbatch_max_bytes = \"40KiB\"",
+        );
+    let found = issues(&small_batch);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].key, "producer.batch_max_bytes");
+    assert!(found[0].line > 1, "points at the line written: {found:?}");
+    let found = issues(&agg(
+        "\"put_records_aggregated\"",
         "{ max_bytes = \"64KiB\", max_count = 5 }",
     ));
     assert!(
