@@ -220,9 +220,14 @@ impl Packer {
         self.entries.len() + self.groups.len()
     }
 
-    /// Whether no further entry can be added.
+    /// Whether no further record can be added. With aggregation, a batch whose entries are all
+    /// open aggregates still takes records of those shards: it is full only when closed entries
+    /// fill it (a record of another shard then fails `fits`, which also sends the batch).
     pub fn is_full(&self) -> bool {
-        self.len() >= self.max_entries
+        match self.aggregation {
+            None => self.len() >= self.max_entries,
+            Some(_) => self.entries.len() >= self.max_entries,
+        }
     }
 
     fn group_of(&self, r: &Record) -> Option<usize> {

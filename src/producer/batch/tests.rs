@@ -112,9 +112,16 @@ fn aggregated_batches_respect_the_request_limits() {
     for shard in 0..3 {
         p.push(record(shard as u64, shard, "k", 100));
     }
-    assert!(p.is_full());
+    assert_eq!(p.len(), 3);
+    assert!(
+        !p.is_full(),
+        "open aggregates still take their shards' records"
+    );
     assert!(p.fits(&record(9, 1, "k", 100)), "joins shard 1's aggregate");
-    assert!(!p.fits(&record(9, 7, "k", 100)));
+    assert!(
+        !p.fits(&record(9, 7, "k", 100)),
+        "a fourth entry does not fit"
+    );
 
     // bytes: the batch's byte count follows the aggregates' encoded sizes
     let mut p = Packer::new(500, 1_000, aggregation(51_200, u32::MAX));
