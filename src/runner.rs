@@ -210,7 +210,17 @@ async fn run_on_stream(
             shard_map: &shard_map,
         };
         let (variant_summary, variant_measured, back) =
-            run.run(&variant, writers.take(), &cancel).await?;
+            match run.run(&variant, writers.take(), &cancel).await {
+                Ok(done) => done,
+                Err(e) => {
+                    // the report says the run failed rather than staying "running"
+                    summary.status = "failed".into();
+                    summary.ended_at = Some(chrono::Utc::now().to_rfc3339());
+                    summary.elapsed_s = started.elapsed().as_secs_f64();
+                    let _ = write(&summary, &measured);
+                    return Err(e.context(format!("variant {api} failed")));
+                }
+            };
         writers = back;
         summary.variants.push(variant_summary);
         measured.push(variant_measured);

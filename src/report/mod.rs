@@ -189,7 +189,7 @@ pub struct RunSummary {
     pub schema_version: u32,
     pub kbench_version: String,
     pub scenario: String,
-    /// "running", "completed" or "interrupted".
+    /// "running", "completed", "interrupted" or "failed" (a variant stopped with an error).
     pub status: String,
     pub endpoint: String,
     pub region: String,
