@@ -369,3 +369,26 @@ fn the_readme_scenario_reference_validates_as_written() {
     let path = write(dir.path(), "reference.toml", &block);
     kbench().arg("validate").arg(&path).assert().success();
 }
+
+#[test]
+fn bad_api_variants_and_aggregation() {
+    let with = |producer: &str| GOOD.replace("[producer]\n", &format!("[producer]\n{producer}\n"));
+    rejects(
+        &with("api = []"),
+        5,
+        "producer.api",
+        "the list of API variants is empty",
+    );
+    rejects(
+        &with("api = \"put_record\"\naggregation = { max_bytes = \"50KiB\" }"),
+        6,
+        "producer.aggregation",
+        "add \"put_records_aggregated\" to `api`",
+    );
+    rejects(
+        &with("api = \"put_records_aggregated\"\naggregation = { max_bytes = \"2MiB\" }"),
+        6,
+        "producer.aggregation.max_bytes",
+        "exceeds the 1MiB record limit",
+    );
+}

@@ -56,6 +56,17 @@ drain = "20s"
     )
 }
 
+/// A token cancelled after `delay`, as Ctrl-C would.
+fn cancel_after(delay: std::time::Duration) -> CancellationToken {
+    let cancel = CancellationToken::new();
+    let trigger = cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(delay).await;
+        trigger.cancel();
+    });
+    cancel
+}
+
 /// The one variant of a single-API run.
 fn only(s: &RunSummary) -> &VariantSummary {
     assert_eq!(s.variants.len(), 1, "one API variant");
@@ -261,12 +272,7 @@ rate = 3000
 drain = "30s"
 "#;
     let settings = settings(out.path());
-    let cancel = CancellationToken::new();
-    let trigger = cancel.clone();
-    tokio::spawn(async move {
-        tokio::time::sleep(std::time::Duration::from_secs(3)).await;
-        trigger.cancel();
-    });
+    let cancel = cancel_after(std::time::Duration::from_secs(3));
     let began = std::time::Instant::now();
     let outcome = runner::run(&scenario(text), &settings, cancel)
         .await
@@ -517,12 +523,7 @@ async fn an_interrupted_comparison_reports_the_variants_it_did_not_run() {
             "api = [\"put_records\", \"put_record\", \"put_records_aggregated\"]",
         )
         .replace("duration = \"3s\"", "duration = \"60s\"");
-    let cancel = CancellationToken::new();
-    let trigger = cancel.clone();
-    tokio::spawn(async move {
-        tokio::time::sleep(std::time::Duration::from_secs(3)).await;
-        trigger.cancel();
-    });
+    let cancel = cancel_after(std::time::Duration::from_secs(3));
     let outcome = runner::run(&scenario(&text), &settings(out.path()), cancel)
         .await
         .unwrap_or_else(|e| panic!("{e:#}"));
@@ -539,4 +540,45 @@ async fn an_interrupted_comparison_reports_the_variants_it_did_not_run() {
         serde_json::from_slice(&std::fs::read(outcome.dir.join("run.json")).expect("run.json"))
             .expect("valid JSON");
     assert_eq!(json["not_run"][1], "put_records_aggregated");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_throttled_aggregated_run_accounts_for_every_user_record() {
+    let out = tempfile::tempdir().expect("tempdir");
+    // aggregates of at most 2 records at 4,000 records/s on one shard: 2,000 aggregates/s, twice
+    // the shard's record limit, so aggregates are throttled and retried when Ctrl-C comes
+    let text = r#"
+name = "agg-backlog"
+[target]
+stream = "agg-backlog"
+shards = 1
+[producer]
+api = "put_records_aggregated"
+in_flight = 2
+max_attempts = 50
+backoff = { base = "100ms", max = "400ms" }
+aggregation = { max_records = 2 }
+[records]
+size = "100B"
+[[phase]]
+duration = "60s"
+rate = 4000
+[consumer]
+drain = "30s"
+"#;
+    let cancel = cancel_after(std::time::Duration::from_secs(3));
+    let outcome = runner::run(&scenario(text), &settings(out.path()), cancel)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    let v = only(&outcome.summary);
+    let a = &v.accounting;
+    assert_eq!(v.status, "interrupted");
+    assert_eq!(a.scheduled, a.acknowledged + a.given_up, "{a:?}");
+    assert!(a.given_up_interrupted > 0, "{a:?}");
+    assert_eq!((a.lost, a.received_unacknowledged), (0, 0), "{a:?}");
+    let c = &v.total().expect("total").counters;
+    assert!(c.throttled > 0, "{c:?}");
+    // at most two user records per Kinesis record, and mostly two
+    assert!(c.kinesis_records * 2 >= c.acknowledged, "{c:?}");
+    assert!(c.kinesis_records < c.acknowledged, "{c:?}");
 }
