@@ -14,6 +14,7 @@ use crate::metrics::seen::SeenSet;
 use crate::producer::pool::{self, ProducerContext};
 use crate::report::compare::Comparison;
 use crate::report::csv::{ShardTimeseriesWriter, TimeseriesWriter};
+use crate::report::hlog::HlogWriter;
 use crate::report::{
     self, Accounting, PhaseSummary, RunReport, RunSummary, ShardSummary, SloVerdict, VariantSummary,
 };
@@ -173,11 +174,26 @@ async fn run_on_stream(
             ready.name
         ),
     };
+    let base = std::time::SystemTime::now();
     let mut writers = Some(Writers {
         timeseries: TimeseriesWriter::create(&dir)?,
         shards: ShardTimeseriesWriter::create(
             &dir,
             shard_map.entries().map(|e| e.0.to_string()).collect(),
+        )?,
+        put_hlog: HlogWriter::create(
+            &dir,
+            "put.hlog",
+            "put latency (intended send time -> acknowledgement, per record)",
+            base,
+            |s| &s.put_response,
+        )?,
+        e2e_hlog: HlogWriter::create(
+            &dir,
+            "e2e.hlog",
+            "end-to-end latency (intended send time -> read by the consumer, per record)",
+            base,
+            |s| &s.e2e,
         )?,
     });
 
@@ -250,6 +266,24 @@ async fn run_on_stream(
 struct Writers {
     timeseries: TimeseriesWriter,
     shards: ShardTimeseriesWriter,
+    put_hlog: HlogWriter,
+    e2e_hlog: HlogWriter,
+}
+
+impl Writers {
+    /// Writes one interval of variant `api`, which started at `variant_start`.
+    fn write(
+        &mut self,
+        api: &str,
+        phases: &[String],
+        variant_start: std::time::SystemTime,
+        row: &Row,
+    ) -> anyhow::Result<()> {
+        self.timeseries.write(api, row)?;
+        self.shards.write(api, row)?;
+        self.put_hlog.write(api, phases, variant_start, row)?;
+        self.e2e_hlog.write(api, phases, variant_start, row)
+    }
 }
 
 /// One API variant of a run.
@@ -346,6 +380,8 @@ impl VariantRun<'_> {
             let interval = scenario.report.interval;
             let progress = progress.clone();
             let api = variant.api.to_string();
+            let phase_names: Vec<String> = schedule.phases.iter().map(|p| p.name.clone()).collect();
+            let variant_start = std::time::UNIX_EPOCH + Duration::from_nanos(start_unix_ns);
             tokio::spawn(async move {
                 let mut collector = collector;
                 let mut writers = writers;
@@ -359,10 +395,7 @@ impl VariantRun<'_> {
                     };
                     let row = collector.collect(start.elapsed());
                     if let Some(w) = writers.as_mut()
-                        && let Err(e) = w
-                            .timeseries
-                            .write(&api, &row)
-                            .and_then(|_| w.shards.write(&api, &row))
+                        && let Err(e) = w.write(&api, &phase_names, variant_start, &row)
                     {
                         write_error.get_or_insert(e);
                     }

@@ -110,6 +110,40 @@ fn assert_clean(s: &VariantSummary) {
     );
 }
 
+/// Merges the histograms of an interval log tagged `tag`, checking the log's layout on the way.
+fn read_hlog(path: &Path, tag: &str) -> hdrhistogram::Histogram<u64> {
+    use hdrhistogram::serialization::Deserializer;
+    use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
+    let bytes = std::fs::read(path).expect("an interval log");
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(text.contains("#[StartTime: "), "{text}");
+    assert!(text.contains("#[BaseTime: "), "{text}");
+    let mut merged = hdrhistogram::Histogram::<u64>::new(3).expect("histogram");
+    merged.auto(true);
+    let mut deserializer = Deserializer::new();
+    let mut intervals = 0;
+    for entry in IntervalLogIterator::new(&bytes) {
+        let LogEntry::Interval(h) = entry.expect("a well-formed log entry") else {
+            continue;
+        };
+        intervals += 1;
+        assert!(h.encoded_histogram().starts_with("HIST"), "V2 compressed");
+        if h.tag().map(|t| t.as_str()) != Some(tag) {
+            continue;
+        }
+        use base64::Engine;
+        let encoded = base64::engine::general_purpose::STANDARD
+            .decode(h.encoded_histogram())
+            .expect("base64");
+        let hist: hdrhistogram::Histogram<u64> = deserializer
+            .deserialize(&mut encoded.as_slice())
+            .expect("a V2 histogram");
+        merged.add(&hist).expect("merge");
+    }
+    assert!(intervals > 1, "one histogram per interval");
+    merged
+}
+
 fn assert_report_files(dir: &Path, s: &VariantSummary) {
     let summary = csv::Reader::from_path(dir.join("summary.csv")).expect("summary.csv");
     let rows: Vec<csv::StringRecord> = summary
@@ -134,6 +168,21 @@ fn assert_report_files(dir: &Path, s: &VariantSummary) {
         acked, s.accounting.acknowledged,
         "the time series adds up to the total"
     );
+
+    // the interval logs read back with the hdrhistogram crate: the measured phase's intervals
+    // add up to the summary's histograms exactly
+    let total = s.total().expect("total");
+    for (file, expected) in [("put.hlog", &total.put), ("e2e.hlog", &total.e2e)] {
+        let merged = read_hlog(&dir.join(file), &format!("{}/main", s.api));
+        assert_eq!(merged.len(), expected.count, "{file}: count");
+        let us = |ms: f64| (ms * 1000.0).round() as u64;
+        assert_eq!(
+            merged.value_at_quantile(0.99),
+            us(expected.p99_ms),
+            "{file}: p99"
+        );
+        assert_eq!(merged.max(), us(expected.max_ms), "{file}: max");
+    }
 
     let latency = std::fs::read_to_string(dir.join("latency.csv")).expect("latency.csv");
     assert!(

@@ -44,6 +44,9 @@ pub struct Row {
     /// Records the schedule offered in the interval (whether or not the generator kept up).
     pub offered: u64,
     pub stats: Stats,
+    /// The same interval by the phase the records belong to (indexed by phase; empty where a
+    /// phase had nothing in the interval).
+    pub by_phase: Vec<Stats>,
 }
 
 /// Merges interval statistics into per-phase totals.
@@ -73,11 +76,13 @@ impl Collector {
     /// Takes everything recorded since the last call; `elapsed` is the time since the run start.
     pub fn collect(&mut self, elapsed: Duration) -> Row {
         let mut interval = Stats::default();
+        let mut by_phase = vec![Stats::default(); self.phases.len()];
         for buckets in self.registry.take_all() {
             for (p, stats) in buckets.iter() {
                 interval.merge(stats);
-                if let Some(total) = self.phases.get_mut(p) {
+                if let (Some(total), Some(this)) = (self.phases.get_mut(p), by_phase.get_mut(p)) {
                     total.merge(stats);
+                    this.merge(stats);
                 }
             }
         }
@@ -101,6 +106,7 @@ impl Collector {
             length: elapsed.saturating_sub(self.last),
             offered: self.schedule.due_by(elapsed).saturating_sub(due_before),
             stats: interval,
+            by_phase,
         };
         self.last = elapsed;
         // peaks over whole intervals only: a short final interval would inflate the rate
@@ -165,6 +171,8 @@ mod tests {
         let mut c = Collector::new(registry, schedule);
         let row = c.collect(Duration::from_millis(1500));
         assert_eq!(row.stats.counters.acknowledged, 5);
+        assert_eq!(row.by_phase[0].counters.acknowledged, 2);
+        assert_eq!(row.by_phase[1].put_response.count(), 1);
         assert_eq!(row.length, Duration::from_millis(1500));
         assert_eq!(c.phases[0].counters.acknowledged, 2);
         assert_eq!(c.measured().counters.acknowledged, 3);

@@ -39,6 +39,11 @@ impl Latency {
         self.hist.len()
     }
 
+    /// The underlying histogram (microseconds), for the interval logs.
+    pub fn histogram(&self) -> &Histogram<u64> {
+        &self.hist
+    }
+
     pub fn is_empty(&self) -> bool {
         self.hist.is_empty()
     }

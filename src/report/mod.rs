@@ -6,6 +6,7 @@
 
 pub mod compare;
 pub mod csv;
+pub mod hlog;
 pub mod json;
 pub mod summary;
 
