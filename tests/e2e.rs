@@ -144,6 +144,31 @@ fn read_hlog(path: &Path, tag: &str) -> hdrhistogram::Histogram<u64> {
     merged
 }
 
+/// run.json's errors against the committed schema (schemas/run.schema.json).
+fn schema_errors(json: &serde_json::Value) -> Vec<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/run.schema.json");
+    let schema: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(path).expect("the schema")).expect("JSON");
+    let validator = jsonschema::validator_for(&schema).expect("a valid JSON Schema");
+    validator.iter_errors(json).map(|e| e.to_string()).collect()
+}
+
+/// run.json matches the schema, and a renamed field would not.
+fn assert_matches_schema(json: &serde_json::Value) {
+    let errors = schema_errors(json);
+    assert!(errors.is_empty(), "run.json against the schema: {errors:?}");
+    let mut renamed = json.clone();
+    let accounting = renamed["variants"][0]["accounting"]
+        .as_object_mut()
+        .expect("accounting");
+    let lost = accounting.remove("lost").expect("lost");
+    accounting.insert("missing".into(), lost);
+    assert!(
+        !schema_errors(&renamed).is_empty(),
+        "the schema catches a renamed field"
+    );
+}
+
 fn assert_report_files(dir: &Path, s: &VariantSummary) {
     let summary = csv::Reader::from_path(dir.join("summary.csv")).expect("summary.csv");
     let rows: Vec<csv::StringRecord> = summary
@@ -201,6 +226,7 @@ fn assert_report_files(dir: &Path, s: &VariantSummary) {
         s.accounting.acknowledged
     );
     assert_eq!(json["effective_scenario"]["target"]["shards"], 2);
+    assert_matches_schema(&json);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -488,6 +514,14 @@ async fn api_variants_run_the_same_records_and_are_compared() {
         comparison.winners
     );
 
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(outcome.dir.join("run.json")).expect("run.json"))
+            .expect("valid JSON");
+    assert_eq!(
+        json["comparison"]["rows"][2]["api"],
+        "put_records_aggregated"
+    );
+    assert_matches_schema(&json);
     let mut csv =
         csv::Reader::from_path(outcome.dir.join("comparison.csv")).expect("comparison.csv");
     let headers = csv.headers().expect("headers").clone();
@@ -589,6 +623,7 @@ async fn an_interrupted_comparison_reports_the_variants_it_did_not_run() {
         serde_json::from_slice(&std::fs::read(outcome.dir.join("run.json")).expect("run.json"))
             .expect("valid JSON");
     assert_eq!(json["not_run"][1], "put_records_aggregated");
+    assert_matches_schema(&json);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
