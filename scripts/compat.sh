@@ -141,21 +141,7 @@ cleanup() {
         wait "$kbench_pid" 2>/dev/null || true
     fi
     stop_emulators
-    if [[ -n "$work" && -d "$work" ]]; then
-        if ((rc != 0)); then
-            local f
-            for f in "$work"/*.log "$work"/*.json; do
-                [[ -e "$f" ]] || continue
-                echo "----- ${f##*/} (last 100 lines) -----" >&2
-                tail -n 100 "$f" >&2 || true
-            done
-            log "logs and reports kept in $work"
-        elif [[ ${KBENCH_COMPAT_KEEP:-0} == 1 ]]; then
-            log "logs and reports kept in $work"
-        else
-            rm -rf "$work"
-        fi
-    fi
+    finish_work "$work" "$rc" "${KBENCH_COMPAT_KEEP:-0}"
     exit "$rc"
 }
 

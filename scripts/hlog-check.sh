@@ -44,13 +44,7 @@ if [[ ! -f "$PY_DIR/.installed" || $(cat "$PY_DIR/.installed") != "$stamp" ]]; t
 fi
 
 work=$(mktemp -d)
-cleanup() {
-    if [[ ${KBENCH_HLOG_KEEP:-} == 1 || ${failed:-0} == 1 ]]; then
-        log "kept $work"
-    else
-        rm -rf "$work"
-    fi
-}
+cleanup() { finish_work "$work" "${failed:-0}" "${KBENCH_HLOG_KEEP:-0}"; }
 trap cleanup EXIT
 
 if ! "$KBENCH" run scenarios/steady.toml --duration 6s --quiet --json --out "$work/results" \

@@ -182,21 +182,7 @@ cleanup() {
         wait "$kbench_pid" 2>/dev/null || true
     fi
     stop_serve
-    if [[ -n $work && -d $work ]]; then
-        if ((rc != 0)); then
-            local f
-            for f in "$work"/*.log; do
-                [[ -s $f ]] || continue
-                echo "----- ${f##*/} (last 40 lines) -----" >&2
-                tail -n 40 "$f" >&2 || true
-            done
-            log "scenario, logs and reports kept in $work"
-        elif [[ ${KBENCH_INTEROP_KEEP:-0} == 1 ]]; then
-            log "scenario, logs and reports kept in $work"
-        else
-            rm -rf "$work"
-        fi
-    fi
+    finish_work "$work" "$rc" "${KBENCH_INTEROP_KEEP:-0}"
     exit "$rc"
 }
 

@@ -43,3 +43,22 @@ require_tools() {
 free_port() {
     python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'
 }
+
+# finish_work DIR RC KEEP: on failure (RC != 0) prints the tail of DIR's logs and keeps DIR; keeps
+# it too when KEEP is 1; otherwise removes it.
+finish_work() {
+    local dir=$1 rc=$2 keep=$3 f
+    [[ -n $dir && -d $dir ]] || return 0
+    if ((rc != 0)); then
+        for f in "$dir"/*.log "$dir"/*.json; do
+            [[ -s $f ]] || continue
+            echo "----- ${f##*/} (last 60 lines) -----" >&2
+            tail -n 60 "$f" >&2 || true
+        done
+        log "logs and reports kept in $dir"
+    elif [[ $keep == 1 ]]; then
+        log "logs and reports kept in $dir"
+    else
+        rm -rf "$dir"
+    fi
+}
