@@ -2,13 +2,13 @@
 //! winner on throughput, on latency and on PUT payload units, with the margin.
 
 use super::VariantSummary;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Differences smaller than this (relative) are called a tie.
 const TIE: f64 = 0.01;
 
 /// One variant, over the measured phases.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ComparisonRow {
     pub api: String,
     pub offered_rps: f64,
@@ -97,7 +97,7 @@ impl ComparisonRow {
 }
 
 /// The variants side by side.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Comparison {
     pub rows: Vec<ComparisonRow>,
     /// One sentence each on throughput, latency and payload units.

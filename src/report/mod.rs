@@ -8,6 +8,7 @@ pub mod compare;
 pub mod csv;
 pub mod hlog;
 pub mod json;
+pub mod load;
 pub mod summary;
 
 use crate::metrics::histogram::Latency;
@@ -15,14 +16,14 @@ use crate::metrics::interval::{Counters, Stats};
 use crate::scenario::Scenario;
 use crate::workload::schedule::PhasePlan;
 use anyhow::Context;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// Version of the run.json layout (2: one entry per API variant under `variants`).
 pub const SCHEMA_VERSION: u32 = 2;
 
 /// Percentiles of one latency histogram, in milliseconds.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct LatencySummary {
     pub count: u64,
     pub p50_ms: f64,
@@ -49,7 +50,7 @@ impl LatencySummary {
 }
 
 /// One phase (or the measured total) of a run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PhaseSummary {
     pub phase: String,
     pub measure: bool,
@@ -135,7 +136,7 @@ fn pct(part: u64, whole: u64) -> f64 {
 }
 
 /// Every record accounted for, over the whole run (measured or not).
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Accounting {
     pub scheduled: u64,
     pub acknowledged: u64,
@@ -157,7 +158,7 @@ pub struct Accounting {
 }
 
 /// Writes to one shard over the measured phases.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ShardSummary {
     pub shard_id: String,
     pub starting_hash_key: String,
@@ -176,7 +177,7 @@ pub struct ShardSummary {
 }
 
 /// The verdict on one SLO threshold.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SloVerdict {
     pub name: String,
     pub threshold: String,
@@ -185,7 +186,7 @@ pub struct SloVerdict {
 }
 
 /// Everything a report says about a run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunSummary {
     pub schema_version: u32,
     pub kbench_version: String,
@@ -210,7 +211,7 @@ pub struct RunSummary {
 }
 
 /// One API variant's run over the scenario's phases.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct VariantSummary {
     /// "put_record", "put_records" or "put_records_aggregated".
     pub api: String,

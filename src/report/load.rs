@@ -1,0 +1,174 @@
+//! Reading a report directory back: run.json (the summary) and the CSV files the charts are
+//! drawn from. `kbench report` and `kbench compare` start here, and so does the end of
+//! `kbench run`, so what a run shows and what a re-rendering shows come from the same files.
+
+use super::{RunSummary, SCHEMA_VERSION};
+use anyhow::{Context, bail};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// One row of timeseries.csv: one interval of one variant.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct IntervalRow {
+    pub api: String,
+    /// Seconds from the variant's start to the end of the interval.
+    pub elapsed_s: f64,
+    pub phase: String,
+    pub interval_s: f64,
+    pub offered_rps: f64,
+    pub acknowledged_rps: f64,
+    pub received_rps: f64,
+    pub throttled: u64,
+    pub put_p50_ms: f64,
+    pub put_p99_ms: f64,
+    pub put_max_ms: f64,
+    pub e2e_p50_ms: f64,
+    pub e2e_p99_ms: f64,
+    pub e2e_max_ms: f64,
+}
+
+/// One row of shard_timeseries.csv: one shard in one interval.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct ShardIntervalRow {
+    pub api: String,
+    pub elapsed_s: f64,
+    pub phase: String,
+    pub shard_id: String,
+    pub acknowledged_rps: f64,
+    pub acknowledged_bytes_per_s: f64,
+    pub throttled: u64,
+}
+
+/// One row of latency.csv: a point of a histogram's percentile spectrum (measured phases).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct SpectrumRow {
+    pub api: String,
+    pub histogram: String,
+    /// 0..=100.
+    pub percentile: f64,
+    pub value_ms: f64,
+    pub count: u64,
+}
+
+/// Everything the charts, report.html and the terminal summary are made from.
+#[derive(Debug, Clone)]
+pub struct ReportData {
+    pub dir: PathBuf,
+    pub summary: RunSummary,
+    pub intervals: Vec<IntervalRow>,
+    /// Empty when the run had no shard map (shard_timeseries.csv absent).
+    pub shard_intervals: Vec<ShardIntervalRow>,
+    pub spectrum: Vec<SpectrumRow>,
+}
+
+/// A report directory's run.json, checked for the schema version this build reads.
+pub fn load_summary(dir: &Path) -> anyhow::Result<RunSummary> {
+    if !dir.is_dir() {
+        bail!(
+            "`{}` is not a directory; give a report directory such as results/burst-20261126T101500Z",
+            dir.display()
+        );
+    }
+    let path = dir.join("run.json");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
+            "`{}` is not a kbench report directory: `run.json` is missing",
+            dir.display()
+        ),
+        Err(e) => return Err(e).with_context(|| format!("cannot read `{}`", path.display())),
+    };
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("`{}` is not valid JSON", path.display()))?;
+    match value
+        .get("schema_version")
+        .and_then(serde_json::Value::as_u64)
+    {
+        Some(v) if v == u64::from(SCHEMA_VERSION) => {}
+        Some(v) => bail!(
+            "`{}` has schema_version {v}, written by kbench {}; this kbench ({}) reads version {SCHEMA_VERSION} only: re-run the scenario with this version",
+            path.display(),
+            value
+                .get("kbench_version")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("of unknown version"),
+            env!("CARGO_PKG_VERSION"),
+        ),
+        None => bail!(
+            "`{}` has no schema_version: it is not a kbench run.json",
+            path.display()
+        ),
+    }
+    serde_json::from_value(value).with_context(|| {
+        format!(
+            "`{}` does not match run.json schema version {SCHEMA_VERSION} (see schemas/run.schema.json)",
+            path.display()
+        )
+    })
+}
+
+fn read_csv<T: serde::de::DeserializeOwned>(dir: &Path, name: &str) -> anyhow::Result<Vec<T>> {
+    let path = dir.join(name);
+    let mut reader = match csv::Reader::from_path(&path) {
+        Ok(r) => r,
+        Err(e) if matches!(e.kind(), csv::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::NotFound) =>
+        {
+            bail!(
+                "`{}` is not a complete kbench report directory: `{name}` is missing",
+                dir.display()
+            )
+        }
+        Err(e) => return Err(e).with_context(|| format!("cannot read `{}`", path.display())),
+    };
+    let mut rows = Vec::new();
+    for (i, row) in reader.deserialize().enumerate() {
+        // line 1 is the header
+        rows.push(row.with_context(|| format!("`{}` line {}", path.display(), i + 2))?);
+    }
+    Ok(rows)
+}
+
+impl ReportData {
+    /// Reads run.json, timeseries.csv, latency.csv and (when present) shard_timeseries.csv.
+    pub fn load(dir: &Path) -> anyhow::Result<ReportData> {
+        let summary = load_summary(dir)?;
+        let intervals = read_csv(dir, "timeseries.csv")?;
+        let spectrum = read_csv(dir, "latency.csv")?;
+        let shard_intervals = if dir.join("shard_timeseries.csv").exists() {
+            read_csv(dir, "shard_timeseries.csv")?
+        } else {
+            Vec::new()
+        };
+        Ok(ReportData {
+            dir: dir.to_path_buf(),
+            summary,
+            intervals,
+            shard_intervals,
+            spectrum,
+        })
+    }
+
+    /// The intervals of variant `api`, in time order.
+    pub fn intervals_of<'a>(&'a self, api: &'a str) -> impl Iterator<Item = &'a IntervalRow> {
+        self.intervals.iter().filter(move |r| r.api == api)
+    }
+
+    /// The shard intervals of variant `api`, in time order.
+    pub fn shard_intervals_of<'a>(
+        &'a self,
+        api: &'a str,
+    ) -> impl Iterator<Item = &'a ShardIntervalRow> {
+        self.shard_intervals.iter().filter(move |r| r.api == api)
+    }
+
+    /// The spectrum of histogram `name` ("put", "e2e", ...) of variant `api`.
+    pub fn spectrum_of<'a>(
+        &'a self,
+        api: &'a str,
+        name: &'a str,
+    ) -> impl Iterator<Item = &'a SpectrumRow> {
+        self.spectrum
+            .iter()
+            .filter(move |r| r.api == api && r.histogram == name)
+    }
+}
