@@ -1,6 +1,8 @@
 //! The command line: clap definitions and the dispatch to the library.
 
 use crate::endpoint::embedded::{Embedded, EmbeddedOptions};
+use crate::report::load::{self, ReportData};
+use crate::report::regression::{self, RunComparison, Thresholds};
 use crate::report::{RunReport, summary};
 use crate::runner::{self, RunSettings};
 use crate::scenario::{self, Endpoint, Rate, Scenario, units};
@@ -37,6 +39,13 @@ pub enum Command {
         /// Scenario files (TOML).
         #[arg(required = true)]
         files: Vec<PathBuf>,
+    },
+    /// Compare two report directories side by side (exit 2 when B regressed against A).
+    Compare(CompareArgs),
+    /// Re-render the charts, report.html and the summary from a report directory's files.
+    Report {
+        /// A report directory written by `kbench run`.
+        dir: PathBuf,
     },
     /// Serve the embedded Kinesis endpoint for other clients (AWS CLI, boto3, other SDKs).
     Serve {
@@ -80,6 +89,9 @@ pub struct RunArgs {
     /// Stream name (default: the scenario's).
     #[arg(long, value_parser = parse_stream_arg)]
     pub stream: Option<String>,
+    /// Shards of the stream kbench creates (default: the scenario's `target.shards`).
+    #[arg(long, value_parser = parse_shards_arg)]
+    pub shards: Option<u32>,
     /// Total duration: phases are scaled to add up to it (e.g. 30s).
     #[arg(long, value_parser = parse_duration_arg)]
     pub duration: Option<Duration>,
@@ -98,8 +110,32 @@ pub struct RunArgs {
     /// Print the final summary as JSON on stdout (instead of the table).
     #[arg(long)]
     pub json: bool,
+    /// Compare the run with this report directory at the end (exit 2 on a regression).
+    #[arg(long, value_name = "RUN_DIR")]
+    pub baseline: Option<PathBuf>,
+    #[command(flatten)]
+    pub limits: LimitArgs,
     #[command(flatten)]
     pub embedded: EmbeddedArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CompareArgs {
+    /// The baseline report directory.
+    pub a: PathBuf,
+    /// The report directory compared with it.
+    pub b: PathBuf,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct LimitArgs {
+    /// How much worse than the baseline a metric may be: 10% (every metric, the default),
+    /// METRIC=PCT for one metric (e.g. put_p99=25%), METRIC=off to show it without gating it.
+    /// Repeatable; later values win.
+    #[arg(long, value_name = "PCT|METRIC=PCT", value_parser = regression::Threshold::parse)]
+    pub max_regression: Vec<regression::Threshold>,
 }
 
 /// How `--rate` changes the scenario's rates.
@@ -126,6 +162,14 @@ fn parse_duration_arg(s: &str) -> Result<Duration, String> {
 
 fn parse_stream_arg(s: &str) -> Result<String, String> {
     scenario::validate::check_stream_name(s).map(|_| s.to_string())
+}
+
+fn parse_shards_arg(s: &str) -> Result<u32, String> {
+    let max = crate::scenario::limits::MAX_SHARDS;
+    match s.parse::<u32>() {
+        Ok(n) if (1..=max).contains(&n) => Ok(n),
+        _ => Err(format!("`{s}`: give a number of shards from 1 to {max}")),
+    }
 }
 
 fn parse_endpoint_arg(s: &str) -> Result<Endpoint, String> {
@@ -160,6 +204,9 @@ pub fn apply_overrides(mut s: Scenario, args: &RunArgs) -> anyhow::Result<Scenar
     }
     if let Some(stream) = &args.stream {
         s.target.stream = stream.clone();
+    }
+    if let Some(n) = args.shards {
+        s.target.shards = n;
     }
     if let Some(seed) = args.seed {
         s.seed = seed;
@@ -224,6 +271,8 @@ async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Validate { files } => Ok(validate(&files)),
         Command::Serve { port, embedded } => serve(port, embedded.options()).await,
         Command::Run(args) => run(args).await,
+        Command::Compare(args) => compare(&args),
+        Command::Report { dir } => report(&dir),
     }
 }
 
@@ -268,6 +317,18 @@ async fn run(args: RunArgs) -> anyhow::Result<i32> {
     scenario
         .check_replay_length()
         .map_err(|e| anyhow::anyhow!("{}: `records.payload`: {e}", args.scenario.display()))?;
+    if args.baseline.is_none() && !args.limits.max_regression.is_empty() {
+        anyhow::bail!(
+            "--max-regression needs --baseline RUN_DIR (the report directory to compare with)"
+        );
+    }
+    // a bad baseline is bad input: say so before the run, not after it
+    let baseline = match &args.baseline {
+        Some(dir) => {
+            Some(load::load_summary(dir).with_context(|| format!("--baseline {}", dir.display()))?)
+        }
+        None => None,
+    };
     let settings = RunSettings {
         out: args.out.clone(),
         progress: !args.quiet && !args.json && std::io::stdout().is_terminal(),
@@ -298,6 +359,31 @@ async fn run(args: RunArgs) -> anyhow::Result<i32> {
     } else {
         out(summary::render(&outcome.summary, &dir).trim_end());
     }
+    if let Err(e) = ReportData::load(&outcome.dir).and_then(|d| crate::report::write_visuals(&d)) {
+        eprintln!("warning: no charts or report.html: {e:#}");
+    }
+    let mut regressed = false;
+    if let (Some(base), Some(dir)) = (&baseline, &args.baseline) {
+        let thresholds = Thresholds::new(&args.limits.max_regression);
+        let c = RunComparison::of(base, &outcome.summary, &thresholds)?;
+        let text = c.render(
+            &dir.display().to_string(),
+            &outcome.dir.display().to_string(),
+        );
+        crate::report::write_atomically(&outcome.dir.join("baseline.txt"), text.as_bytes())?;
+        if args.json {
+            eprintln!("{}", text.trim_end());
+        } else {
+            out(&format!(
+                "\ncompared with the baseline\n{}",
+                text.trim_end()
+            ));
+        }
+        if c.regressions().next().is_some() {
+            eprintln!("baseline: {}", c.verdict());
+            regressed = true;
+        }
+    }
     if outcome.interrupted {
         return Ok(EXIT_INTERRUPTED);
     }
@@ -321,6 +407,28 @@ async fn run(args: RunArgs) -> anyhow::Result<i32> {
         eprintln!("SLO breached: {}", breached.join(", "));
         return Ok(EXIT_BREACH);
     }
+    Ok(if regressed { EXIT_BREACH } else { EXIT_OK })
+}
+
+fn compare(args: &CompareArgs) -> anyhow::Result<i32> {
+    let a = load::load_summary(&args.a)?;
+    let b = load::load_summary(&args.b)?;
+    let thresholds = Thresholds::new(&args.limits.max_regression);
+    let c = RunComparison::of(&a, &b, &thresholds)?;
+    out(c
+        .render(&args.a.display().to_string(), &args.b.display().to_string())
+        .trim_end());
+    Ok(if c.regressions().next().is_some() {
+        EXIT_BREACH
+    } else {
+        EXIT_OK
+    })
+}
+
+fn report(dir: &std::path::Path) -> anyhow::Result<i32> {
+    let data = ReportData::load(dir)?;
+    crate::report::write_visuals(&data)?;
+    out(summary::render(&data.summary, &dir.display().to_string()).trim_end());
     Ok(EXIT_OK)
 }
 
@@ -382,9 +490,13 @@ mod tests {
                 "other",
                 "--seed",
                 "9",
+                "--shards",
+                "3",
             ]),
         )
         .expect("ok");
+        assert_eq!(s.target.shards, 3);
+        assert!(parse_shards_arg("0").is_err() && parse_shards_arg("10001").is_err());
         assert_eq!(
             s.target.endpoint,
             Endpoint::Url("http://127.0.0.1:4567".into())

@@ -392,3 +392,276 @@ fn bad_api_variants_and_aggregation() {
         "exceeds the 1MiB record limit",
     );
 }
+
+/// The committed report directory (a short burst.toml run) copied to `to`.
+fn fixture_report(to: &Path) -> PathBuf {
+    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/report-burst");
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(&from).expect("the fixture") {
+        let entry = entry.expect("entry");
+        std::fs::copy(entry.path(), to.join(entry.file_name())).expect("copy");
+    }
+    to.to_path_buf()
+}
+
+fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(path).expect("read")).expect("JSON")
+}
+
+/// Multiplies `field` of `latency` (or of the phase itself when `latency` is None) in every
+/// measured phase of run.json by `factor`.
+fn scale(run_json: &mut serde_json::Value, latency: Option<&str>, field: &str, factor: f64) {
+    for p in run_json["variants"][0]["phases"]
+        .as_array_mut()
+        .expect("phases")
+    {
+        if p["measure"] != true {
+            continue;
+        }
+        let target = match latency {
+            Some(l) => &mut p[l][field],
+            None => &mut p[field],
+        };
+        let v = target.as_f64().expect("a number");
+        *target = serde_json::json!(v * factor);
+    }
+}
+
+fn compare(a: &Path, b: &Path, limits: &[&str]) -> (Option<i32>, String, String) {
+    let mut cmd = kbench();
+    cmd.arg("compare").arg(a).arg(b);
+    for l in limits {
+        cmd.args(["--max-regression", l]);
+    }
+    let out = cmd.output().expect("run kbench");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The row of `metric` in `phase`: "phase metric A B change limit verdict", where the phase is
+/// named on its first row only.
+fn row<'a>(table: &'a str, phase: &str, metric: &str) -> &'a str {
+    let mut current = "";
+    for line in table.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if words.len() < 2 {
+            continue;
+        }
+        let m = if line.starts_with(' ') {
+            words[0]
+        } else {
+            current = words[0];
+            words[1]
+        };
+        if current == phase && m == metric {
+            return line;
+        }
+    }
+    panic!("no {phase} {metric} row in:\n{table}")
+}
+
+#[test]
+fn compare_reports_known_deltas_on_both_sides_of_the_limit() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let a = fixture_report(&dir.path().join("a"));
+    let b = fixture_report(&dir.path().join("b"));
+    let mut json = read_json(&b.join("run.json"));
+    scale(&mut json, Some("put"), "p99_ms", 1.15);
+    scale(&mut json, None, "achieved_rps", 0.95);
+    std::fs::write(b.join("run.json"), json.to_string()).expect("write");
+
+    // unchanged: every change is 0 and nothing regressed
+    let (code, out, err) = compare(&a, &a, &[]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(row(&out, "burst", "put_p99").contains("+0.0%"), "{out}");
+
+    // put p99 15% worse, throughput 5% lower: the default 10% catches the first only
+    let (code, out, _) = compare(&a, &b, &[]);
+    assert_eq!(code, Some(2), "{out}");
+    for phase in ["steady", "burst", "ramp-down", "total"] {
+        let put = row(&out, phase, "put_p99");
+        assert!(
+            put.contains("+15.0%") && put.ends_with("REGRESSED"),
+            "{put}"
+        );
+        let rate = row(&out, phase, "achieved_rps");
+        assert!(rate.contains("-5.0%") && rate.ends_with("ok"), "{rate}");
+    }
+    // the warm-up phase is not measured: shown, not gated
+    assert!(
+        row(&out, "warmup", "put_p99").ends_with("not gated"),
+        "{out}"
+    );
+    assert!(
+        out.contains("regressed: 4 metrics beyond the limits"),
+        "{out}"
+    );
+
+    // above the changes: passes; a per-metric limit overrides the general one
+    assert_eq!(compare(&a, &b, &["16%"]).0, Some(0));
+    assert_eq!(compare(&a, &b, &["10%", "put_p99=16%"]).0, Some(0));
+    assert_eq!(compare(&a, &b, &["20%", "put_p99=14%"]).0, Some(2));
+    assert_eq!(compare(&a, &b, &["10%", "put_p99=off"]).0, Some(0));
+    // below both: throughput regresses too
+    let (code, out, _) = compare(&a, &b, &["4%"]);
+    assert_eq!(code, Some(2));
+    assert!(
+        row(&out, "total", "achieved_rps").ends_with("REGRESSED"),
+        "{out}"
+    );
+}
+
+#[test]
+fn compare_ignores_latency_differences_within_the_histogram_resolution() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let a = fixture_report(&dir.path().join("a"));
+    let b = fixture_report(&dir.path().join("b"));
+    // e2e p50 is above 64 ms, where the histogram's buckets are 64 µs wide or wider: 10 µs more
+    // is not a measured difference, even at a 0% limit; 1 ms more is
+    let mut json = read_json(&b.join("run.json"));
+    let p50 = json["variants"][0]["phases"][2]["e2e"]["p50_ms"]
+        .as_f64()
+        .expect("e2e p50");
+    assert!(p50 > 64.0, "the fixture's e2e p50 is {p50} ms");
+    json["variants"][0]["phases"][2]["e2e"]["p50_ms"] = serde_json::json!(p50 + 0.01);
+    std::fs::write(b.join("run.json"), json.to_string()).expect("write");
+    let (code, out, _) = compare(&a, &b, &["off", "e2e_p50=0%"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        row(&out, "burst", "e2e_p50").ends_with("ok (within histogram resolution)"),
+        "{out}"
+    );
+    json["variants"][0]["phases"][2]["e2e"]["p50_ms"] = serde_json::json!(p50 + 1.0);
+    std::fs::write(b.join("run.json"), json.to_string()).expect("write");
+    let (code, out, _) = compare(&a, &b, &["off", "e2e_p50=0%"]);
+    assert_eq!(code, Some(2), "{out}");
+}
+
+#[test]
+fn compare_and_report_name_the_missing_file_or_the_wrong_version() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let good = fixture_report(&dir.path().join("good"));
+    let empty = dir.path().join("empty");
+    std::fs::create_dir_all(&empty).expect("mkdir");
+    let (code, _, err) = compare(&good, &empty, &[]);
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("empty` is not a kbench report directory: `run.json` is missing"),
+        "{err}"
+    );
+    kbench()
+        .arg("report")
+        .arg(&empty)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("`run.json` is missing"));
+
+    let old = fixture_report(&dir.path().join("old"));
+    let mut json = read_json(&old.join("run.json"));
+    json["schema_version"] = serde_json::json!(1);
+    std::fs::write(old.join("run.json"), json.to_string()).expect("write");
+    let (code, _, err) = compare(&old, &good, &[]);
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("has schema_version 1") && err.contains("reads version 2"),
+        "{err}"
+    );
+
+    let partial = fixture_report(&dir.path().join("partial"));
+    std::fs::remove_file(partial.join("timeseries.csv")).expect("rm");
+    kbench()
+        .arg("report")
+        .arg(&partial)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("`timeseries.csv` is missing"));
+
+    kbench()
+        .args(["compare", "a", "b", "--max-regression", "put_p98=5%"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("did you mean `put_p99`?"));
+}
+
+#[test]
+fn report_rerenders_charts_html_and_summary_from_the_files() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = fixture_report(&dir.path().join("run"));
+    kbench()
+        .arg("report")
+        .arg(&run)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("accounting: scheduled"))
+        .stdout(predicate::str::contains("kbench burst — completed"));
+    let html = std::fs::read_to_string(run.join("report.html")).expect("report.html");
+    let options = roxmltree::ParsingOptions {
+        allow_dtd: true, // <!DOCTYPE html>
+        ..roxmltree::ParsingOptions::default()
+    };
+    roxmltree::Document::parse_with_options(&html, options).expect("report.html is well-formed");
+    assert!(
+        html.contains("<svg") && !html.contains("<script") && !html.contains("src="),
+        "the charts are inline, nothing is fetched"
+    );
+    for chart in ["throughput", "latency", "spectrum", "shards"] {
+        let svg = std::fs::read_to_string(run.join(format!("charts/put_records-{chart}.svg")))
+            .expect("a chart");
+        roxmltree::Document::parse(&svg).expect("the SVG is well-formed");
+    }
+}
+
+#[test]
+fn a_run_leaves_report_html_and_gates_on_a_baseline() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let scenario = write(dir.path(), "ok.toml", GOOD);
+    let results = dir.path().join("results");
+    kbench()
+        .args(["run", "--quiet", "--out"])
+        .arg(&results)
+        .arg(&scenario)
+        .assert()
+        .code(0);
+    let base = std::fs::read_dir(&results)
+        .expect("results")
+        .next()
+        .expect("a report directory")
+        .expect("entry")
+        .path();
+    assert!(base.join("report.html").is_file());
+    assert!(base.join("charts/put_records-throughput.svg").is_file());
+
+    // limits off: the comparison is printed and kept, and does not gate
+    kbench()
+        .args(["run", "--quiet", "--max-regression", "off", "--out"])
+        .arg(&results)
+        .arg("--baseline")
+        .arg(&base)
+        .arg(&scenario)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("compared with the baseline"))
+        .stdout(predicate::str::contains("no regression beyond the limits"));
+
+    // bad baselines and limits are refused before the run
+    kbench()
+        .args(["run", "--quiet", "--baseline"])
+        .arg(dir.path())
+        .arg(&scenario)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("--baseline"))
+        .stderr(predicate::str::contains("`run.json` is missing"));
+    kbench()
+        .args(["run", "--quiet", "--max-regression", "5%"])
+        .arg(&scenario)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "--max-regression needs --baseline",
+        ));
+    assert_eq!(std::fs::read_dir(&results).expect("results").count(), 2);
+}

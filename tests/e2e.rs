@@ -666,3 +666,12 @@ drain = "30s"
     assert!(c.kinesis_records * 2 >= c.acknowledged, "{c:?}");
     assert!(c.kinesis_records < c.acknowledged, "{c:?}");
 }
+
+/// The report directory the CLI tests compare and re-render is a current one.
+#[test]
+fn the_report_fixture_matches_the_schema() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/report-burst/run.json");
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(path).expect("the fixture")).expect("JSON");
+    assert_matches_schema(&json);
+}

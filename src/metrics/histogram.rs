@@ -67,6 +67,14 @@ impl Latency {
         Duration::from_secs_f64(self.hist.mean() / 1e6)
     }
 
+    /// The width of the bucket that holds `value` in a latency histogram: two values closer
+    /// than this may be recorded as the same one, so a smaller difference is not a measured
+    /// difference.
+    pub fn resolution(value: Duration) -> Duration {
+        let us = (value.as_micros() as u64).max(1);
+        Duration::from_micros(Latency::new().hist.equivalent_range(us))
+    }
+
     /// The percentile spectrum: (percentile, value, cumulative count) at HdrHistogram's
     /// classic half-distance steps, ending at 100%.
     pub fn spectrum(&self) -> Vec<(f64, Duration, u64)> {

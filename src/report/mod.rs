@@ -4,11 +4,14 @@
 //! as the run goes (the time series row by row, the rest at the start and again at the end), so
 //! an interrupted run still leaves a report.
 
+pub mod charts;
 pub mod compare;
 pub mod csv;
 pub mod hlog;
+pub mod html;
 pub mod json;
 pub mod load;
+pub mod regression;
 pub mod summary;
 
 use crate::metrics::histogram::Latency;
@@ -300,6 +303,23 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     std::fs::rename(&tmp, path)
         .with_context(|| format!("cannot write report file `{}`", path.display()))?;
     Ok(())
+}
+
+/// Draws the charts into `<dir>/charts/` and writes `<dir>/report.html`, from the directory's files.
+pub fn write_visuals(data: &load::ReportData) -> anyhow::Result<()> {
+    let charts = charts::render(data)?;
+    let chart_dir = data.dir.join("charts");
+    std::fs::create_dir_all(&chart_dir).with_context(|| {
+        format!(
+            "cannot create the charts directory `{}`",
+            chart_dir.display()
+        )
+    })?;
+    for c in &charts {
+        write_atomically(&chart_dir.join(&c.file_name), c.svg.as_bytes())?;
+    }
+    let page = html::render(data, &charts);
+    write_atomically(&data.dir.join("report.html"), page.as_bytes())
 }
 
 /// `results/<scenario>-<UTC timestamp>` under `base`, created.

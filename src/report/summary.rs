@@ -4,7 +4,8 @@ use super::compare::Comparison;
 use super::{LatencySummary, RunSummary, VariantSummary};
 use std::fmt::Write;
 
-fn ms(v: f64) -> String {
+/// Milliseconds as "13.0ms", "250ms" or "12.5s".
+pub(crate) fn ms(v: f64) -> String {
     if v >= 10_000.0 {
         format!("{:.1}s", v / 1000.0)
     } else if v >= 100.0 {
@@ -14,7 +15,7 @@ fn ms(v: f64) -> String {
     }
 }
 
-fn lat(l: &LatencySummary, v: f64) -> String {
+pub(crate) fn lat(l: &LatencySummary, v: f64) -> String {
     if l.count == 0 { "-".into() } else { ms(v) }
 }
 
@@ -52,22 +53,37 @@ pub fn render(s: &RunSummary, dir: &str) -> String {
     out
 }
 
+/// The columns of the phase table (terminal and report.html).
+pub(crate) const PHASE_COLUMNS: [&str; 11] = [
+    "phase",
+    "offered/s",
+    "achieved/s",
+    "acked",
+    "throttled",
+    "retried",
+    "gave up",
+    "put p50",
+    "put p99",
+    "e2e p50",
+    "e2e p99",
+];
+
 /// One variant: phases, shards, accounting, latency, warnings, SLO verdicts.
 fn render_variant(out: &mut String, s: &VariantSummary) {
     let _ = writeln!(
         out,
         "{:<18} {:>10} {:>10} {:>9} {:>9} {:>8} {:>8} {:>9} {:>9} {:>9} {:>9}",
-        "phase",
-        "offered/s",
-        "achieved/s",
-        "acked",
-        "throttled",
-        "retried",
-        "gave up",
-        "put p50",
-        "put p99",
-        "e2e p50",
-        "e2e p99"
+        PHASE_COLUMNS[0],
+        PHASE_COLUMNS[1],
+        PHASE_COLUMNS[2],
+        PHASE_COLUMNS[3],
+        PHASE_COLUMNS[4],
+        PHASE_COLUMNS[5],
+        PHASE_COLUMNS[6],
+        PHASE_COLUMNS[7],
+        PHASE_COLUMNS[8],
+        PHASE_COLUMNS[9],
+        PHASE_COLUMNS[10]
     );
     for p in &s.phases {
         let name = if p.measure {
