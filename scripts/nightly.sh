@@ -8,13 +8,15 @@
 # The first form runs `kbench run SCENARIO --baseline BASELINE_DIR`; flags after BASELINE_DIR go
 # to kbench run (e.g. --max-regression 15% --max-regression put_p99=25%, --endpoint aws).
 # The second form runs the scenario and, when it passes its SLO, stores its report directory as
-# BASELINE_DIR (replacing what was there). Commit that directory, or keep it where CI finds it.
+# BASELINE_DIR (replacing the report that was there; --max-regression flags are ignored then).
+# Commit that directory, or keep it where CI finds it.
 #
 # Exit codes are kbench's: 0 within the SLO and the limits, 2 SLO breached or regressed,
 # 1 an error (no baseline, bad scenario, endpoint down), 130 interrupted.
 #
 # Environment:
-#   KBENCH              kbench binary (default: cargo build --release, then target/release/kbench)
+#   KBENCH              kbench binary, a path or a name on PATH (default: cargo build --release,
+#                       then target/release/kbench)
 #   KBENCH_NIGHTLY_OUT  where report directories go (default results/nightly)
 set -euo pipefail
 
@@ -36,7 +38,23 @@ scenario=$(abs_path "$1")
 baseline=$(abs_path "${2%/}")
 shift 2
 out=$(abs_path "${KBENCH_NIGHTLY_OUT:-results/nightly}")
-if [[ -n ${KBENCH:-} && $KBENCH == */* ]]; then KBENCH=$(abs_path "$KBENCH"); fi
+if [[ -n ${KBENCH:-} ]]; then
+    if [[ $KBENCH == */* ]]; then KBENCH=$(abs_path "$KBENCH"); else KBENCH=$(command -v "$KBENCH" || echo "$KBENCH"); fi
+fi
+# the flags for kbench run; --max-regression only means something against a baseline
+run_flags=()
+while (($# > 0)); do
+    case $1 in
+        --json | --json=*) die "--json hides the summary this script reads the report directory from; leave it out" ;;
+        --max-regression=*) ((refresh)) || run_flags+=("$1") ;;
+        --max-regression)
+            ((refresh)) || run_flags+=("$1" "${2:-}")
+            shift
+            ;;
+        *) run_flags+=("$1") ;;
+    esac
+    shift
+done
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 if [[ -z ${KBENCH:-} ]]; then
@@ -48,7 +66,12 @@ fi
 [[ -f $scenario ]] || die "no scenario file at $scenario"
 
 args=(run "$scenario" --quiet --out "$out")
-if ((refresh == 0)); then
+if ((refresh == 1)); then
+    # never replace a directory that is not a kbench report (a typo such as `.` or `/`)
+    if [[ -e $baseline && ! -f $baseline/run.json ]]; then
+        die "$baseline exists and is not a report directory (no run.json); not replacing it: give a new or report path"
+    fi
+else
     [[ -f $baseline/run.json ]] ||
         die "no baseline at $baseline (run.json missing); create one with: scripts/nightly.sh --refresh-baseline ${scenario#"$PWD"/} ${baseline#"$PWD"/}"
     args+=(--baseline "$baseline")
@@ -57,9 +80,9 @@ mkdir -p "$out"
 console=$(mktemp "$out/.console.XXXXXX")
 trap 'rm -f "$console"' EXIT
 
-log "kbench ${args[*]} $*"
+log "kbench ${args[*]} ${run_flags[*]}"
 rc=0
-"$KBENCH" "${args[@]}" "$@" 2>&1 | tee "$console" || rc=${PIPESTATUS[0]}
+"$KBENCH" "${args[@]}" "${run_flags[@]}" 2>&1 | tee "$console" || rc=${PIPESTATUS[0]}
 
 dir=$(sed -n 's/^report: //p' "$console" | tail -n 1)
 if [[ -z $dir || ! -d $dir ]]; then

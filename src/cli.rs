@@ -325,7 +325,18 @@ async fn run(args: RunArgs) -> anyhow::Result<i32> {
     // a bad baseline is bad input: say so before the run, not after it
     let baseline = match &args.baseline {
         Some(dir) => {
-            Some(load::load_summary(dir).with_context(|| format!("--baseline {}", dir.display()))?)
+            let base =
+                load::load_summary(dir).with_context(|| format!("--baseline {}", dir.display()))?;
+            let apis: Vec<&str> = scenario.producer.apis.iter().map(|a| a.name()).collect();
+            if !base.variants.iter().any(|v| apis.contains(&v.api.as_str())) {
+                anyhow::bail!(
+                    "--baseline {}: that run has no API variant of this scenario (it ran {}, this scenario runs {}): nothing to compare",
+                    dir.display(),
+                    base.apis(),
+                    apis.join(", ")
+                );
+            }
+            Some(base)
         }
         None => None,
     };
@@ -359,30 +370,23 @@ async fn run(args: RunArgs) -> anyhow::Result<i32> {
     } else {
         out(summary::render(&outcome.summary, &dir).trim_end());
     }
-    if let Err(e) = ReportData::load(&outcome.dir).and_then(|d| crate::report::write_visuals(&d)) {
-        eprintln!("warning: no charts or report.html: {e:#}");
-    }
+    // errors from here on are reported, and the exit code still says the most important thing:
+    // interrupted (130), then an error (1), then an SLO breach or a regression (2)
+    let mut failed = false;
     let mut regressed = false;
-    if let (Some(base), Some(dir)) = (&baseline, &args.baseline) {
-        let thresholds = Thresholds::new(&args.limits.max_regression);
-        let c = RunComparison::of(base, &outcome.summary, &thresholds)?;
-        let text = c.render(
-            &dir.display().to_string(),
-            &outcome.dir.display().to_string(),
-        );
-        crate::report::write_atomically(&outcome.dir.join("baseline.txt"), text.as_bytes())?;
-        if args.json {
-            eprintln!("{}", text.trim_end());
-        } else {
-            out(&format!(
-                "\ncompared with the baseline\n{}",
-                text.trim_end()
-            ));
+    if let (Some(base), Some(base_dir)) = (&baseline, &args.baseline) {
+        match against_baseline(base, base_dir, &outcome.summary, &outcome.dir, &args) {
+            Ok(r) => regressed = r,
+            Err(e) => {
+                eprintln!("error: --baseline {}: {e:#}", base_dir.display());
+                failed = true;
+            }
         }
-        if c.regressions().next().is_some() {
-            eprintln!("baseline: {}", c.verdict());
-            regressed = true;
-        }
+    }
+    // after baseline.txt, so report.html shows the comparison
+    if let Err(e) = ReportData::load(&outcome.dir).and_then(|d| crate::report::write_visuals(&d)) {
+        eprintln!("error: no charts or report.html: {e:#}");
+        failed = true;
     }
     if outcome.interrupted {
         return Ok(EXIT_INTERRUPTED);
@@ -405,9 +409,45 @@ async fn run(args: RunArgs) -> anyhow::Result<i32> {
             })
             .collect();
         eprintln!("SLO breached: {}", breached.join(", "));
-        return Ok(EXIT_BREACH);
+        regressed = true;
     }
-    Ok(if regressed { EXIT_BREACH } else { EXIT_OK })
+    Ok(if failed {
+        EXIT_ERROR
+    } else if regressed {
+        EXIT_BREACH
+    } else {
+        EXIT_OK
+    })
+}
+
+/// Compares the finished run with the baseline, prints the table and keeps it as baseline.txt.
+/// Returns whether it regressed.
+fn against_baseline(
+    base: &crate::report::RunSummary,
+    base_dir: &std::path::Path,
+    run: &crate::report::RunSummary,
+    run_dir: &std::path::Path,
+    args: &RunArgs,
+) -> anyhow::Result<bool> {
+    let c = RunComparison::of(base, run, &Thresholds::new(&args.limits.max_regression))?;
+    let text = c.render(
+        &base_dir.display().to_string(),
+        &run_dir.display().to_string(),
+    );
+    crate::report::write_atomically(&run_dir.join("baseline.txt"), text.as_bytes())?;
+    if args.json {
+        eprintln!("{}", text.trim_end());
+    } else {
+        out(&format!(
+            "\ncompared with the baseline\n{}",
+            text.trim_end()
+        ));
+    }
+    let regressed = c.regressions().next().is_some();
+    if regressed {
+        eprintln!("baseline: {}", c.verdict());
+    }
+    Ok(regressed)
 }
 
 fn compare(args: &CompareArgs) -> anyhow::Result<i32> {

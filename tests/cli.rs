@@ -531,7 +531,7 @@ fn compare_ignores_latency_differences_within_the_histogram_resolution() {
     let (code, out, _) = compare(&a, &b, &["off", "e2e_p50=0%"]);
     assert_eq!(code, Some(0), "{out}");
     assert!(
-        row(&out, "burst", "e2e_p50").ends_with("ok (within histogram resolution)"),
+        row(&out, "burst", "e2e_p50").ends_with("ok (within resolution)"),
         "{out}"
     );
     json["variants"][0]["phases"][2]["e2e"]["p50_ms"] = serde_json::json!(p50 + 1.0);
@@ -655,6 +655,18 @@ fn a_run_leaves_report_html_and_gates_on_a_baseline() {
         .code(1)
         .stderr(predicate::str::contains("--baseline"))
         .stderr(predicate::str::contains("`run.json` is missing"));
+    let other_api = write(
+        dir.path(),
+        "one.toml",
+        &GOOD.replace("[producer]", "[producer]\napi = \"put_record\""),
+    );
+    kbench()
+        .args(["run", "--quiet", "--baseline"])
+        .arg(&base)
+        .arg(&other_api)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("no API variant of this scenario"));
     kbench()
         .args(["run", "--quiet", "--max-regression", "5%"])
         .arg(&scenario)

@@ -1214,6 +1214,7 @@ pub(crate) mod tests {
             intervals: apis.iter().flat_map(|a| intervals(a)).collect(),
             shard_intervals: Vec::new(),
             spectrum: apis.iter().flat_map(|a| spectrum(a)).collect(),
+            baseline: None,
         }
     }
 

@@ -54,7 +54,7 @@ pub fn render(data: &ReportData, charts: &[Chart]) -> String {
     let _ = writeln!(out, "<style>{STYLE}</style>\n</head>\n<body>");
 
     let _ = writeln!(out, "<h1>kbench {}</h1>", esc(&s.scenario));
-    let (good, verdict) = verdict(s);
+    let (good, verdict) = verdict(s, data.baseline.as_deref());
     let _ = writeln!(
         out,
         "<p class=\"verdict {}\">{}</p>",
@@ -62,6 +62,13 @@ pub fn render(data: &ReportData, charts: &[Chart]) -> String {
         esc(&verdict)
     );
     render_header(&mut out, s);
+    if let Some(text) = &data.baseline {
+        let _ = writeln!(
+            out,
+            "<h2 id=\"baseline\">Compared with the baseline</h2>\n<pre>{}</pre>",
+            esc(text.trim_end())
+        );
+    }
 
     let several = s.variants.len() + s.not_run.len() > 1;
     if several {
@@ -197,7 +204,15 @@ fn when(t: &str) -> String {
 }
 
 /// The one line at the top: good or not, and why.
-fn verdict(s: &RunSummary) -> (bool, String) {
+/// The last line of baseline.txt: no regression, or "regressed: ...".
+fn baseline_verdict(text: &str) -> &str {
+    text.lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+}
+
+fn verdict(s: &RunSummary, baseline: Option<&str>) -> (bool, String) {
     let several = s.variants.len() > 1;
     let mut parts = Vec::new();
     let mut good = true;
@@ -254,6 +269,11 @@ fn verdict(s: &RunSummary) -> (bool, String) {
     if !s.not_run.is_empty() {
         good = false;
         parts.push(format!("not run: {}", s.not_run.join(", ")));
+    }
+    if let Some(text) = baseline {
+        let line = baseline_verdict(text);
+        good &= !line.starts_with(super::regression::REGRESSED);
+        parts.push(format!("baseline: {line}"));
     }
     (good, parts.join(" · "))
 }
@@ -633,6 +653,52 @@ mod tests {
     fn page(data: &ReportData) -> String {
         let charts = charts::render(data).expect("charts");
         render(data, &charts)
+    }
+
+    #[test]
+    fn a_regression_against_the_baseline_turns_the_verdict_red() {
+        let mut data = sample(&["put_records"], 2);
+        for v in &mut data.summary.variants {
+            v.slo.retain(|x| x.passed);
+            v.accounting.holds = true;
+        }
+        let verdict_of = |data: &ReportData| {
+            let html = page(data);
+            let doc = parse(&html);
+            let v = doc
+                .descendants()
+                .find(|n| {
+                    n.attribute("class")
+                        .is_some_and(|c| c.starts_with("verdict"))
+                })
+                .expect("a verdict line");
+            (
+                v.attribute("class").map(str::to_string),
+                text_of(v),
+                html.clone(),
+            )
+        };
+        data.baseline = Some("A (baseline): a\n...\n\nno regression beyond the limits\n".into());
+        let (class, line, _) = verdict_of(&data);
+        assert_eq!(class.as_deref(), Some("verdict good"));
+        assert!(
+            line.contains("baseline: no regression beyond the limits"),
+            "{line}"
+        );
+        data.baseline = Some(
+            "A (baseline): a\nburst put_p99 <x>\n\nregressed: 1 metric beyond the limits: burst put_p99 +15.0% (limit 10%)\n".into(),
+        );
+        let (class, line, html) = verdict_of(&data);
+        assert_eq!(class.as_deref(), Some("verdict bad"));
+        assert!(line.contains("baseline: regressed: 1 metric"), "{line}");
+        assert!(html.contains("<h2 id=\"baseline\">") && html.contains("put_p99 &lt;x&gt;"));
+    }
+
+    fn text_of(n: roxmltree::Node) -> String {
+        n.descendants()
+            .filter_map(|d| d.text())
+            .collect::<Vec<_>>()
+            .join("")
     }
 
     #[test]

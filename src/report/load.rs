@@ -3,6 +3,7 @@
 //! `kbench run`, so what a run shows and what a re-rendering shows come from the same files.
 
 use super::{RunSummary, SCHEMA_VERSION};
+use crate::scenario::Api;
 use anyhow::{Context, bail};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -59,6 +60,8 @@ pub struct ReportData {
     /// Empty when the run had no shard map (shard_timeseries.csv absent).
     pub shard_intervals: Vec<ShardIntervalRow>,
     pub spectrum: Vec<SpectrumRow>,
+    /// baseline.txt: the comparison with `--baseline`, when the run had one.
+    pub baseline: Option<String>,
 }
 
 /// A report directory's run.json, checked for the schema version this build reads.
@@ -99,12 +102,27 @@ pub fn load_summary(dir: &Path) -> anyhow::Result<RunSummary> {
             path.display()
         ),
     }
-    serde_json::from_value(value).with_context(|| {
+    let summary: RunSummary = serde_json::from_value(value).with_context(|| {
         format!(
             "`{}` does not match run.json schema version {SCHEMA_VERSION} (see schemas/run.schema.json)",
             path.display()
         )
-    })
+    })?;
+    // variant names become chart file names: only the known ones
+    for api in summary
+        .variants
+        .iter()
+        .map(|v| &v.api)
+        .chain(&summary.not_run)
+    {
+        if Api::parse(api).is_err() {
+            bail!(
+                "`{}` names an unknown API variant `{api}`; kbench writes put_record, put_records or put_records_aggregated",
+                path.display()
+            );
+        }
+    }
+    Ok(summary)
 }
 
 fn read_csv<T: serde::de::DeserializeOwned>(dir: &Path, name: &str) -> anyhow::Result<Vec<T>> {
@@ -129,7 +147,8 @@ fn read_csv<T: serde::de::DeserializeOwned>(dir: &Path, name: &str) -> anyhow::R
 }
 
 impl ReportData {
-    /// Reads run.json, timeseries.csv, latency.csv and (when present) shard_timeseries.csv.
+    /// Reads run.json, timeseries.csv, latency.csv and (when present) shard_timeseries.csv and
+    /// baseline.txt.
     pub fn load(dir: &Path) -> anyhow::Result<ReportData> {
         let summary = load_summary(dir)?;
         let intervals = read_csv(dir, "timeseries.csv")?;
@@ -139,7 +158,17 @@ impl ReportData {
         } else {
             Vec::new()
         };
+        let baseline_path = dir.join("baseline.txt");
+        let baseline = if baseline_path.exists() {
+            Some(
+                std::fs::read_to_string(&baseline_path)
+                    .with_context(|| format!("cannot read `{}`", baseline_path.display()))?,
+            )
+        } else {
+            None
+        };
         Ok(ReportData {
+            baseline,
             dir: dir.to_path_buf(),
             summary,
             intervals,

@@ -11,6 +11,13 @@ use crate::metrics::histogram::Latency;
 use std::fmt::Write;
 use std::time::Duration;
 
+/// Differences in throttled_pct up to this many percentage points are noise (a few throttled
+/// attempts in a run that touches the shard limits), whatever the relative change.
+const PERCENT_POINTS_RESOLUTION: f64 = 0.1;
+
+/// How the verdict line (the last line of the table and of baseline.txt) starts on a regression.
+pub const REGRESSED: &str = "regressed:";
+
 /// The threshold when `--max-regression` gives none, in percent.
 pub const DEFAULT_MAX_REGRESSION: f64 = 10.0;
 
@@ -235,7 +242,8 @@ pub enum Verdict {
     /// Worse than the baseline by more than the threshold (and, for latencies, than the
     /// histogram's resolution).
     Regressed,
-    /// Worse by more than the threshold, but by no more than the histogram's resolution.
+    /// Worse by more than the threshold, but by no more than the measurement's resolution (the
+    /// histogram's bucket for latencies, 0.1 percentage points for throttled_pct).
     WithinResolution,
     /// Within the threshold.
     Ok,
@@ -251,7 +259,7 @@ impl Verdict {
     fn text(self) -> &'static str {
         match self {
             Verdict::Regressed => "REGRESSED",
-            Verdict::WithinResolution => "ok (within histogram resolution)",
+            Verdict::WithinResolution => "ok (within resolution)",
             Verdict::Ok => "ok",
             Verdict::Better => "better",
             Verdict::NotGated => "not gated",
@@ -300,10 +308,12 @@ fn judge(kind: Kind, a: f64, b: f64, limit: Option<f64>, measured: bool) -> Verd
     // how much worse B is, in percent (0 when it is not worse)
     let worse = if kind == Kind::Rate { -change } else { change };
     let beyond_resolution = match kind {
-        Kind::Latency => {
-            let at = Duration::from_secs_f64(a.max(b).max(0.0) / 1000.0);
-            (b - a).abs() > Latency::resolution(at).as_secs_f64() * 1000.0
-        }
+        // a hand-edited run.json may hold any number: out of a Duration's range is "beyond"
+        Kind::Latency => match Duration::try_from_secs_f64(a.max(b).max(0.0) / 1000.0) {
+            Ok(at) => (b - a).abs() > Latency::resolution(at).as_secs_f64() * 1000.0,
+            Err(_) => true,
+        },
+        Kind::Percent => (b - a).abs() > PERCENT_POINTS_RESOLUTION,
         _ => a != b,
     };
     match limit {
@@ -362,6 +372,12 @@ impl RunComparison {
                     continue;
                 };
                 let measured = pa.measure && pb.measure;
+                if change_pct(pa.offered_rps, pb.offered_rps).abs() > 1.0 {
+                    notes.push(format!(
+                        "{}: phase `{}` offered {:.1} records/s in A, {:.1} in B: achieved_rps differs for that reason too",
+                        va.api, pa.phase, pa.offered_rps, pb.offered_rps
+                    ));
+                }
                 for m in METRICS {
                     let (x, y) = ((m.value)(va, pa), (m.value)(vb, pb));
                     if x.is_none() && y.is_none() {
@@ -399,10 +415,11 @@ impl RunComparison {
             }
         }
         if deltas.is_empty() {
+            let why: String = notes.iter().map(|n| format!("; {n}")).collect();
             anyhow::bail!(
-                "nothing to compare: the runs share no API variant (A ran {}, B ran {})",
+                "nothing to compare: the runs share no API variant with a phase in common (A ran {}, B ran {}){why}",
                 a.apis(),
-                b.apis()
+                b.apis(),
             );
         }
         Ok(RunComparison {
@@ -496,7 +513,7 @@ impl RunComparison {
                 };
                 let metrics = if n == 1 { "metric" } else { "metrics" };
                 format!(
-                    "regressed: {n} {metrics} beyond the limits: {}{more}",
+                    "{REGRESSED} {n} {metrics} beyond the limits: {}{more}",
                     lines[..n.min(5)].join("; ")
                 )
             }
@@ -587,6 +604,20 @@ mod tests {
         );
         assert_eq!(
             judge(Kind::Latency, 10_000.0, 10_020.0, Some(0.0), true),
+            Verdict::Regressed
+        );
+        // throttled_pct: 0.1 percentage points and less are noise, more is not
+        assert_eq!(
+            judge(Kind::Percent, 0.0, 0.08, Some(10.0), true),
+            Verdict::WithinResolution
+        );
+        assert_eq!(
+            judge(Kind::Percent, 0.0, 0.5, Some(10.0), true),
+            Verdict::Regressed
+        );
+        // out of a Duration's range: no panic, a difference
+        assert_eq!(
+            judge(Kind::Latency, 1.0, 1e30, Some(10.0), true),
             Verdict::Regressed
         );
         // anything lost where nothing was is a regression at any finite limit

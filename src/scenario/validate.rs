@@ -547,6 +547,21 @@ impl Validator<'_> {
                 .as_ref()
                 .map(|n| n.get_ref().clone())
                 .unwrap_or_else(|| format!("phase-{}", i + 1));
+            // reports name phases: the summary adds `total`, the time series `drain`
+            let span = p.name.as_ref().map_or(sp.span(), |n| n.span());
+            if name == "total" || name == "drain" {
+                self.push(
+                    span,
+                    Some(&key("name")),
+                    format!("`{name}` is reserved for the report; call the phase something else"),
+                );
+            } else if phases.iter().any(|q: &Phase| q.name == name) {
+                self.push(
+                    span,
+                    Some(&key("name")),
+                    format!("another phase is already called `{name}`; phase names must be unique, as reports and comparisons go by them"),
+                );
+            }
             let duration = match &p.duration {
                 None => {
                     self.push(

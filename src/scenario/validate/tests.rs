@@ -397,3 +397,31 @@ fn aggregation_needs_an_aggregating_variant_and_fits_a_record() {
         })
     );
 }
+
+#[test]
+fn phase_names_are_unique_and_not_reserved() {
+    let twice = GOOD.replace("duration = \"10s\"", "name = \"warm\"\nduration = \"10s\"");
+    let i = issues(&twice);
+    assert_eq!(i.len(), 1, "{i:?}");
+    assert_eq!(i[0].key, "phase[2].name");
+    assert!(
+        i[0].message.contains("already called `warm`"),
+        "{}",
+        i[0].message
+    );
+    let total = GOOD.replace("name = \"warm\"", "name = \"total\"");
+    let i = issues(&total);
+    assert!(
+        i[0].message.contains("`total` is reserved"),
+        "{}",
+        i[0].message
+    );
+    // an unnamed phase is `phase-N`: a named one may not take that name
+    let clash = GOOD.replace("name = \"warm\"", "name = \"phase-2\"");
+    let i = issues(&clash);
+    assert!(
+        i[0].message.contains("already called `phase-2`"),
+        "{}",
+        i[0].message
+    );
+}
