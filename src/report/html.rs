@@ -65,7 +65,7 @@ pub fn render(data: &ReportData, charts: &[Chart]) -> String {
     if let Some(text) = &data.baseline {
         let _ = writeln!(
             out,
-            "<h2 id=\"baseline\">Compared with the baseline</h2>\n<pre>{}</pre>",
+            "<h2 id=\"baseline\">Compared with the baseline</h2>\n<div class=\"scroll\"><pre>{}</pre></div>",
             esc(text.trim_end())
         );
     }
