@@ -47,6 +47,8 @@ pub enum Command {
         /// A report directory written by `kbench run`.
         dir: PathBuf,
     },
+    /// How many shards a workload needs: average and hottest shard per shard count (offline).
+    Size(SizeArgs),
     /// Serve the embedded Kinesis endpoint for other clients (AWS CLI, boto3, other SDKs).
     Serve {
         /// Port on 127.0.0.1 (0: any free port).
@@ -117,6 +119,63 @@ pub struct RunArgs {
     pub limits: LimitArgs,
     #[command(flatten)]
     pub embedded: EmbeddedArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SizeArgs {
+    /// Take the peak rate, record sizes, key distribution and consumer from this scenario.
+    #[arg(long, value_name = "FILE")]
+    pub scenario: Option<PathBuf>,
+    /// Records per second (the peak); with --scenario, replaces its peak rate.
+    #[arg(long, value_parser = parse_positive_rate)]
+    pub rate: Option<f64>,
+    /// Mean record data size, e.g. 2KiB; with --scenario, replaces its sizes.
+    #[arg(long, value_parser = parse_record_size)]
+    pub record_size: Option<u64>,
+    /// Polling (GetRecords) consumers reading every shard (default 1, or the scenario's).
+    #[arg(long)]
+    pub polling_consumers: Option<u32>,
+    /// GetRecords calls per second each polling consumer makes on each shard (default 1, or the
+    /// scenario's 1 / poll_interval).
+    #[arg(long, value_parser = parse_positive_rate)]
+    pub poll_rate: Option<f64>,
+    /// Enhanced fan-out consumers (2 MiB/s per consumer per shard each).
+    #[arg(long, default_value_t = 0)]
+    pub efo_consumers: u32,
+    /// Spare capacity to keep on the hottest shard, 0% to 1000%.
+    #[arg(long, default_value = "20%", value_parser = parse_headroom)]
+    pub headroom: f64,
+}
+
+fn parse_positive_rate(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v.is_finite() => Ok(v),
+        _ => Err(format!("`{s}`: give a number greater than 0")),
+    }
+}
+
+fn parse_record_size(s: &str) -> Result<u64, String> {
+    match units::parse_size(s)? {
+        0 => Err(format!("`{s}`: a record has at least 1 byte")),
+        n if n > crate::scenario::limits::MAX_RECORD_BYTES => Err(format!(
+            "`{s}`: a Kinesis record holds at most 1 MiB (data and partition key)"
+        )),
+        n => Ok(n),
+    }
+}
+
+/// `20%`, `20` or `0.2`-free: a percentage from 0 to 1000, as a fraction.
+fn parse_headroom(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .trim_end_matches('%')
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a percentage; use e.g. 20%"))?;
+    if (0.0..=1000.0).contains(&v) {
+        Ok(v / 100.0)
+    } else {
+        Err(format!("`{s}`: headroom goes from 0% to 1000%"))
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -274,6 +333,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Run(args) => run(args).await,
         Command::Compare(args) => compare(&args),
         Command::Report { dir } => report(&dir),
+        Command::Size(args) => size(&args),
     }
 }
 
@@ -470,6 +530,93 @@ fn report(dir: &std::path::Path) -> anyhow::Result<i32> {
     let data = ReportData::load(dir)?;
     crate::report::write_visuals(&data)?;
     out(summary::render(&data.summary, &dir.display().to_string()).trim_end());
+    Ok(EXIT_OK)
+}
+
+/// The workload `kbench size` sizes, from the flags and/or a scenario.
+fn size_workload(args: &SizeArgs) -> anyhow::Result<(crate::sizing::Workload, String)> {
+    use rand::SeedableRng;
+    let scenario = match &args.scenario {
+        Some(path) => Some(scenario::load(path)?),
+        None => None,
+    };
+    let rate = match (args.rate, &scenario) {
+        (Some(r), _) => r,
+        (None, Some(s)) => s
+            .phase
+            .iter()
+            .map(|p| p.rate.from.max(p.rate.to))
+            .fold(0.0, f64::max),
+        (None, None) => anyhow::bail!("give --rate RECORDS_PER_S (or --scenario FILE)"),
+    };
+    let keys = scenario
+        .as_ref()
+        .map(|s| s.records.keys.clone())
+        .unwrap_or(crate::workload::keys::KeyDist::Unique);
+    // mean sizes by sampling the scenario's distributions with its seed
+    let mut rng = rand::rngs::SmallRng::seed_from_u64(scenario.as_ref().map_or(0, |s| s.seed));
+    const SAMPLES: u64 = 100_000;
+    let mut key = String::new();
+    let key_bytes = match &scenario {
+        Some(_) => {
+            (0..SAMPLES)
+                .map(|i| {
+                    keys.sample_into(&mut rng, i, &mut key);
+                    key.len() as f64
+                })
+                .sum::<f64>()
+                / SAMPLES as f64
+        }
+        // the flags alone: a typical 16-character key
+        None => 16.0,
+    };
+    let data_bytes = match (args.record_size, &scenario) {
+        (Some(n), _) => n as f64,
+        (None, Some(s)) => {
+            if !matches!(s.records.payload, crate::workload::payload::Payload::Random) {
+                anyhow::bail!(
+                    "{}: the JSON payload sizes its own records, which kbench size cannot know in advance; give --record-size (the mean record size)",
+                    args.scenario
+                        .as_deref()
+                        .unwrap_or(std::path::Path::new(""))
+                        .display()
+                );
+            }
+            (0..SAMPLES)
+                .map(|_| s.records.size.sample(&mut rng) as f64)
+                .sum::<f64>()
+                / SAMPLES as f64
+        }
+        (None, None) => anyhow::bail!("give --record-size SIZE (e.g. 2KiB) or --scenario FILE"),
+    };
+    let consumer = scenario.as_ref().map(|s| &s.consumer);
+    let polling = args
+        .polling_consumers
+        .unwrap_or(consumer.map_or(1, |c| u32::from(c.enabled)));
+    let polls = args.poll_rate.unwrap_or(
+        consumer
+            .filter(|c| c.enabled)
+            .map_or(1.0, |c| 1.0 / c.poll_interval.as_secs_f64().max(1e-3)),
+    );
+    let keys_text = match &scenario {
+        Some(s) => format!("keys {}", serde_json::to_string(&s.records.keys)?),
+        None => "many distinct keys (spread evenly)".to_string(),
+    };
+    let w = crate::sizing::Workload {
+        rate,
+        record_bytes: data_bytes + key_bytes,
+        keys,
+        polling_consumers: polling,
+        polls_per_s: polls,
+        efo_consumers: args.efo_consumers,
+        headroom: args.headroom,
+    };
+    Ok((w, keys_text))
+}
+
+fn size(args: &SizeArgs) -> anyhow::Result<i32> {
+    let (w, keys) = size_workload(args)?;
+    out(&crate::sizing::render(&w, &w.size(), &keys));
     Ok(EXIT_OK)
 }
 

@@ -17,4 +17,5 @@ pub mod producer;
 pub mod report;
 pub mod runner;
 pub mod scenario;
+pub mod sizing;
 pub mod workload;

@@ -677,3 +677,54 @@ fn a_run_leaves_report_html_and_gates_on_a_baseline() {
         ));
     assert_eq!(std::fs::read_dir(&results).expect("results").count(), 2);
 }
+
+#[test]
+fn size_recommends_shards_and_says_when_none_help() {
+    kbench()
+        .args(["size", "--rate", "5000", "--record-size", "100B"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("recommended: 6 shards"));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hot = write(
+        dir.path(),
+        "hot.toml",
+        "[records]\nsize = \"100B\"\nkeys = { dist = \"hot\", fraction = 0.5, count = 100 }\n[[phase]]\nduration = \"10s\"\nrate = 4000\n",
+    );
+    kbench()
+        .args(["size", "--scenario"])
+        .arg(&hot)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("no shard count fits"))
+        .stdout(predicate::str::contains("no number of shards fixes this"));
+    for (flag, value, hint) in [
+        ("--rate", "0", "greater than 0"),
+        ("--record-size", "0B", "at least 1 byte"),
+        ("--record-size", "2MiB", "at most 1 MiB"),
+        ("--headroom", "1001%", "from 0% to 1000%"),
+    ] {
+        let mut args = vec![
+            "size",
+            "--rate",
+            "100",
+            "--record-size",
+            "1KiB",
+            "--headroom",
+            "20%",
+        ];
+        // the flag under test replaces its good value
+        let at = args.iter().position(|a| *a == flag).expect("a flag above");
+        args[at + 1] = value;
+        kbench()
+            .args(&args)
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains(hint));
+    }
+    kbench()
+        .args(["size", "--record-size", "1KiB"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("give --rate"));
+}
