@@ -127,7 +127,7 @@ pub struct SizeArgs {
     #[arg(long, value_name = "FILE")]
     pub scenario: Option<PathBuf>,
     /// Records per second (the peak); with --scenario, replaces its peak rate.
-    #[arg(long, value_parser = parse_positive_rate)]
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_positive_rate)]
     pub rate: Option<f64>,
     /// Mean record data size, e.g. 2KiB; with --scenario, replaces its sizes.
     #[arg(long, value_parser = parse_record_size)]
@@ -137,14 +137,36 @@ pub struct SizeArgs {
     pub polling_consumers: Option<u32>,
     /// GetRecords calls per second each polling consumer makes on each shard (default 1, or the
     /// scenario's 1 / poll_interval).
-    #[arg(long, value_parser = parse_positive_rate)]
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_positive_rate)]
     pub poll_rate: Option<f64>,
     /// Enhanced fan-out consumers (2 MiB/s per consumer per shard each).
     #[arg(long, default_value_t = 0)]
     pub efo_consumers: u32,
     /// Spare capacity to keep on the hottest shard, 0% to 1000%.
-    #[arg(long, default_value = "20%", value_parser = parse_headroom)]
+    #[arg(long, default_value = "20%", allow_hyphen_values = true, value_parser = parse_headroom)]
     pub headroom: f64,
+    /// Provisioned price per shard-hour, USD (default: us-east-1 list price, see README).
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_price)]
+    pub price_shard_hour: Option<f64>,
+    /// Provisioned price per million PUT payload units, USD.
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_price)]
+    pub price_put_units: Option<f64>,
+    /// On-demand price per stream-hour, USD.
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_price)]
+    pub price_on_demand_hour: Option<f64>,
+    /// On-demand price per GiB written, USD.
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_price)]
+    pub price_on_demand_in: Option<f64>,
+    /// On-demand price per GiB read, USD.
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_price)]
+    pub price_on_demand_out: Option<f64>,
+}
+
+fn parse_price(s: &str) -> Result<f64, String> {
+    match s.trim_start_matches('$').parse::<f64>() {
+        Ok(v) if v >= 0.0 && v.is_finite() => Ok(v),
+        _ => Err(format!("`{s}`: give a price in US dollars, e.g. 0.015")),
+    }
 }
 
 fn parse_positive_rate(s: &str) -> Result<f64, String> {
@@ -616,7 +638,15 @@ fn size_workload(args: &SizeArgs) -> anyhow::Result<(crate::sizing::Workload, St
 
 fn size(args: &SizeArgs) -> anyhow::Result<i32> {
     let (w, keys) = size_workload(args)?;
-    out(&crate::sizing::render(&w, &w.size(), &keys));
+    let d = crate::sizing::Prices::default();
+    let prices = crate::sizing::Prices {
+        shard_hour: args.price_shard_hour.unwrap_or(d.shard_hour),
+        put_units_million: args.price_put_units.unwrap_or(d.put_units_million),
+        on_demand_stream_hour: args.price_on_demand_hour.unwrap_or(d.on_demand_stream_hour),
+        on_demand_gb_in: args.price_on_demand_in.unwrap_or(d.on_demand_gb_in),
+        on_demand_gb_out: args.price_on_demand_out.unwrap_or(d.on_demand_gb_out),
+    };
+    out(&crate::sizing::render(&w, &w.size(), &keys, &prices));
     Ok(EXIT_OK)
 }
 

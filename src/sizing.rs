@@ -88,6 +88,80 @@ pub struct Sizing {
     pub unfixable: Vec<String>,
 }
 
+/// Prices for the monthly estimate, in US dollars.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prices {
+    /// Provisioned: per shard-hour.
+    pub shard_hour: f64,
+    /// Provisioned: per million PUT payload units (25 KiB each, per record rounded up).
+    pub put_units_million: f64,
+    /// On-demand: per stream-hour.
+    pub on_demand_stream_hour: f64,
+    /// On-demand: per GiB written (each record rounded up to 1 KiB).
+    pub on_demand_gb_in: f64,
+    /// On-demand: per GiB read, per consumer.
+    pub on_demand_gb_out: f64,
+}
+
+/// Where the default prices come from (named in the output and the README).
+pub const PRICE_SOURCE: &str = "us-east-1 list prices published at aws.amazon.com/kinesis/data-streams/pricing as of 2024 (not re-checked from here: pass --price-* for current or other-region prices)";
+
+impl Default for Prices {
+    fn default() -> Self {
+        Prices {
+            shard_hour: 0.015,
+            put_units_million: 0.014,
+            on_demand_stream_hour: 0.04,
+            on_demand_gb_in: 0.08,
+            on_demand_gb_out: 0.04,
+        }
+    }
+}
+
+/// Hours in the month the estimate covers (AWS's pricing examples use 730).
+pub const HOURS_PER_MONTH: f64 = 730.0;
+
+/// A month's cost in each capacity mode, in US dollars.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MonthlyCost {
+    pub shard_hours: f64,
+    pub put_units: f64,
+    pub on_demand_stream: f64,
+    pub on_demand_in: f64,
+    pub on_demand_out: f64,
+}
+
+impl MonthlyCost {
+    pub fn provisioned(&self) -> f64 {
+        self.shard_hours + self.put_units
+    }
+
+    pub fn on_demand(&self) -> f64 {
+        self.on_demand_stream + self.on_demand_in + self.on_demand_out
+    }
+}
+
+impl Workload {
+    /// The cost of carrying this workload for a month on `shards` provisioned shards, and on an
+    /// on-demand stream; records taken at their mean size. Enhanced fan-out is not included.
+    pub fn monthly_cost(&self, shards: u32, p: &Prices) -> MonthlyCost {
+        let records = self.rate * 3600.0 * HOURS_PER_MONTH;
+        let units_per_record = (self.record_bytes / (25.0 * 1024.0)).ceil().max(1.0);
+        let gib = |kib_per_record: f64| records * kib_per_record / (1024.0 * 1024.0);
+        let gib_in = gib((self.record_bytes / 1024.0).ceil().max(1.0));
+        MonthlyCost {
+            shard_hours: f64::from(shards) * HOURS_PER_MONTH * p.shard_hour,
+            put_units: records * units_per_record / 1e6 * p.put_units_million,
+            on_demand_stream: HOURS_PER_MONTH * p.on_demand_stream_hour,
+            on_demand_in: gib_in * p.on_demand_gb_in,
+            // reads are billed on the data read, not rounded per record
+            on_demand_out: gib(self.record_bytes / 1024.0)
+                * f64::from(self.polling_consumers)
+                * p.on_demand_gb_out,
+        }
+    }
+}
+
 /// The keys of a distribution and their shares of the records; None when keys are spread evenly
 /// over the hash-key space (a fresh key per record, explicit hash keys, or very many keys).
 fn key_shares(keys: &KeyDist) -> Option<Vec<(u128, f64)>> {
@@ -258,7 +332,7 @@ impl Workload {
 }
 
 /// The calculator's answer for a terminal.
-pub fn render(w: &Workload, s: &Sizing, keys: &str) -> String {
+pub fn render(w: &Workload, s: &Sizing, keys: &str, prices: &Prices) -> String {
     use std::fmt::Write;
     let mut out = String::new();
     let _ = writeln!(
@@ -345,6 +419,32 @@ pub fn render(w: &Workload, s: &Sizing, keys: &str) -> String {
             s.top_key.bytes_per_s / 1024.0
         );
     }
+    let shards = s
+        .recommended
+        .or_else(|| s.candidates.last().map(|c| c.shards))
+        .unwrap_or(1);
+    let cost = w.monthly_cost(shards, prices);
+    let _ = writeln!(
+        out,
+        "cost per month ({HOURS_PER_MONTH:.0} h): provisioned, {shards} shards: ${:.2} (shard-hours ${:.2} + PUT payload units ${:.2}); on-demand: ${:.2} (stream ${:.2} + data in ${:.2} + data out ${:.2}); enhanced fan-out not included\nprices: ${}/shard-hour, ${}/million PUT payload units; on-demand ${}/stream-hour, ${}/GiB in, ${}/GiB out: {}",
+        cost.provisioned(),
+        cost.shard_hours,
+        cost.put_units,
+        cost.on_demand(),
+        cost.on_demand_stream,
+        cost.on_demand_in,
+        cost.on_demand_out,
+        prices.shard_hour,
+        prices.put_units_million,
+        prices.on_demand_stream_hour,
+        prices.on_demand_gb_in,
+        prices.on_demand_gb_out,
+        if *prices == Prices::default() {
+            PRICE_SOURCE
+        } else {
+            "as given with --price-*"
+        }
+    );
     let bytes = w.rate * w.record_bytes;
     let fits_start =
         w.rate <= ON_DEMAND_START_RECORDS_PER_S && bytes <= ON_DEMAND_START_BYTES_PER_S;
@@ -376,6 +476,25 @@ mod tests {
             efo_consumers: 0,
             headroom: 0.2,
         }
+    }
+
+    #[test]
+    fn monthly_cost_adds_up() {
+        // 1,000 records/s of 1 KiB on 2 shards, one consumer
+        let w = workload(1000.0, 1024.0, KeyDist::Unique);
+        let c = w.monthly_cost(2, &Prices::default());
+        let records = 1000.0 * 3600.0 * 730.0; // 2.628e9
+        assert!((c.shard_hours - 2.0 * 730.0 * 0.015).abs() < 1e-9);
+        assert!((c.put_units - records / 1e6 * 0.014).abs() < 1e-6);
+        let gib = records / (1024.0 * 1024.0);
+        assert!((c.on_demand_in - gib * 0.08).abs() < 1e-6);
+        assert!((c.on_demand_out - gib * 0.04).abs() < 1e-6);
+        assert!((c.on_demand_stream - 730.0 * 0.04).abs() < 1e-9);
+        // a 30 KiB record is two PUT payload units and 30 KiB in
+        let big =
+            workload(1000.0, 30.0 * 1024.0, KeyDist::Unique).monthly_cost(2, &Prices::default());
+        assert!((big.put_units - 2.0 * c.put_units).abs() < 1e-6);
+        assert!((big.on_demand_in - 30.0 * c.on_demand_in).abs() < 1e-6);
     }
 
     #[test]

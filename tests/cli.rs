@@ -703,6 +703,8 @@ fn size_recommends_shards_and_says_when_none_help() {
         ("--record-size", "0B", "at least 1 byte"),
         ("--record-size", "2MiB", "at most 1 MiB"),
         ("--headroom", "1001%", "from 0% to 1000%"),
+        ("--headroom", "-5%", "from 0% to 1000%"),
+        ("--rate", "-100", "greater than 0"),
     ] {
         let mut args = vec![
             "size",
