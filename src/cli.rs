@@ -301,11 +301,7 @@ pub fn apply_overrides(mut s: Scenario, args: &RunArgs) -> anyhow::Result<Scenar
         }
     }
     if let Some(rate) = args.rate {
-        let peak = s
-            .phase
-            .iter()
-            .map(|p| p.rate.from.max(p.rate.to))
-            .fold(0.0, f64::max);
+        let peak = s.peak_rate();
         let factor = match rate {
             RateOverride::Factor(f) => f,
             RateOverride::Peak(r) => r / peak,
@@ -564,11 +560,7 @@ fn size_workload(args: &SizeArgs) -> anyhow::Result<(crate::sizing::Workload, St
     };
     let rate = match (args.rate, &scenario) {
         (Some(r), _) => r,
-        (None, Some(s)) => s
-            .phase
-            .iter()
-            .map(|p| p.rate.from.max(p.rate.to))
-            .fold(0.0, f64::max),
+        (None, Some(s)) => s.peak_rate(),
         (None, None) => anyhow::bail!("give --rate RECORDS_PER_S (or --scenario FILE)"),
     };
     let keys = scenario

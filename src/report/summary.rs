@@ -70,21 +70,21 @@ pub(crate) const PHASE_COLUMNS: [&str; 11] = [
 
 /// One variant: phases, shards, accounting, latency, warnings, SLO verdicts.
 fn render_variant(out: &mut String, s: &VariantSummary) {
-    let _ = writeln!(
-        out,
-        "{:<18} {:>10} {:>10} {:>9} {:>9} {:>8} {:>8} {:>9} {:>9} {:>9} {:>9}",
-        PHASE_COLUMNS[0],
-        PHASE_COLUMNS[1],
-        PHASE_COLUMNS[2],
-        PHASE_COLUMNS[3],
-        PHASE_COLUMNS[4],
-        PHASE_COLUMNS[5],
-        PHASE_COLUMNS[6],
-        PHASE_COLUMNS[7],
-        PHASE_COLUMNS[8],
-        PHASE_COLUMNS[9],
-        PHASE_COLUMNS[10]
-    );
+    // the widths of the rows below: the name left-aligned, the figures right-aligned
+    const WIDTHS: [usize; 11] = [18, 10, 10, 9, 9, 8, 8, 9, 9, 9, 9];
+    let head: Vec<String> = PHASE_COLUMNS
+        .iter()
+        .zip(WIDTHS)
+        .enumerate()
+        .map(|(i, (c, w))| {
+            if i == 0 {
+                format!("{c:<w$}")
+            } else {
+                format!("{c:>w$}")
+            }
+        })
+        .collect();
+    let _ = writeln!(out, "{}", head.join(" "));
     for p in &s.phases {
         let name = if p.measure {
             p.phase.clone()

@@ -328,6 +328,14 @@ pub struct Report {
 }
 
 impl Scenario {
+    /// The highest rate any phase offers, in records per second.
+    pub fn peak_rate(&self) -> f64 {
+        self.phase
+            .iter()
+            .map(|p| p.rate.from.max(p.rate.to))
+            .fold(0.0, f64::max)
+    }
+
     /// A replay with `loop = false` must have a record for everything the phases offer (checked
     /// again after `--rate` and `--duration` change the phases).
     pub fn check_replay_length(&self) -> Result<(), String> {
