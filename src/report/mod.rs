@@ -65,7 +65,9 @@ pub struct PhaseSummary {
     pub offered_rps: f64,
     /// Records per second acknowledged (acknowledged / active time).
     pub achieved_rps: f64,
-    /// Acknowledged as a percentage of offered.
+    /// Achieved records/s as a percentage of offered records/s: below 100 when the stream could
+    /// not keep up and acknowledgements ran on after the phase (retries of throttled records),
+    /// even if every record was acknowledged in the end.
     pub achieved_pct: f64,
     /// Throttled record attempts as a percentage of all record attempts.
     pub throttled_pct: f64,
@@ -97,14 +99,20 @@ impl PhaseSummary {
     ) -> PhaseSummary {
         let c = &stats.counters;
         let per_s = |n: u64, secs: f64| if secs > 0.0 { n as f64 / secs } else { 0.0 };
+        let offered_rps = per_s(offered, duration_s);
+        let achieved_rps = per_s(c.acknowledged, active_s);
         PhaseSummary {
             phase: phase.to_string(),
             measure,
             duration_s,
             active_s,
-            offered_rps: per_s(offered, duration_s),
-            achieved_rps: per_s(c.acknowledged, active_s),
-            achieved_pct: pct(c.acknowledged, offered),
+            offered_rps,
+            achieved_rps,
+            achieved_pct: if offered_rps > 0.0 {
+                achieved_rps * 100.0 / offered_rps
+            } else {
+                0.0
+            },
             throttled_pct: pct(c.throttled, c.attempts),
             counters: c.clone(),
             put: LatencySummary::of(&stats.put_response),
