@@ -49,6 +49,9 @@ pub enum Command {
     },
     /// How many shards a workload needs: average and hottest shard per shard count (offline).
     Size(SizeArgs),
+    /// Find the highest rate the scenario's stream sustains within its SLO, per shard count
+    /// (exit 2 when no shard count tried sustains the target rate).
+    Sweep(SweepArgs),
     /// Serve the embedded Kinesis endpoint for other clients (AWS CLI, boto3, other SDKs).
     Serve {
         /// Port on 127.0.0.1 (0: any free port).
@@ -82,15 +85,8 @@ impl EmbeddedArgs {
 pub struct RunArgs {
     /// Scenario file (TOML).
     pub scenario: PathBuf,
-    /// Endpoint: embedded, aws, or a URL such as http://127.0.0.1:4567.
-    #[arg(long, value_parser = parse_endpoint_arg)]
-    pub endpoint: Option<Endpoint>,
-    /// AWS region (default: the scenario's, else the AWS environment's).
-    #[arg(long)]
-    pub region: Option<String>,
-    /// Stream name (default: the scenario's).
-    #[arg(long, value_parser = parse_stream_arg)]
-    pub stream: Option<String>,
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Shards of the stream kbench creates (default: the scenario's `target.shards`).
     #[arg(long, value_parser = parse_shards_arg)]
     pub shards: Option<u32>,
@@ -100,9 +96,6 @@ pub struct RunArgs {
     /// Rates: "2x" multiplies every rate; a number sets the peak rate, others scaled alike.
     #[arg(long, value_parser = parse_rate_arg)]
     pub rate: Option<RateOverride>,
-    /// Seed for keys, sizes and payloads.
-    #[arg(long)]
-    pub seed: Option<u64>,
     /// Where report directories go.
     #[arg(long, default_value = "results")]
     pub out: PathBuf,
@@ -119,6 +112,88 @@ pub struct RunArgs {
     pub limits: LimitArgs,
     #[command(flatten)]
     pub embedded: EmbeddedArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SweepArgs {
+    /// Scenario file (TOML) with an [slo]: a rate passes when every SLO holds.
+    pub scenario: PathBuf,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Shard counts to search, e.g. 1,2,4 (default: the scenario's `target.shards`).
+    #[arg(long, value_delimiter = ',', value_parser = parse_shards_arg)]
+    pub shards: Vec<u32>,
+    /// The rate to size for: the answer names the fewest shards that sustain it (default: the
+    /// scenario's peak rate).
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_positive_rate)]
+    pub target_rate: Option<f64>,
+    /// First rate tried for every shard count (default: the calculator's estimate for it).
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_positive_rate)]
+    pub start: Option<f64>,
+    /// Unmeasured time at each step's rate before it is measured.
+    #[arg(long, default_value = "2s", value_parser = units::parse_duration)]
+    pub warmup: Duration,
+    /// Measured time of each step.
+    #[arg(long, default_value = "5s", value_parser = parse_duration_arg)]
+    pub measure: Duration,
+    /// Stop when the lowest failing rate is within this much of the highest passing one.
+    #[arg(long, default_value = "2%", allow_hyphen_values = true, value_parser = parse_precision)]
+    pub precision: f64,
+    /// Most steps per shard count.
+    #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub max_steps: u32,
+    /// The API to sweep when the scenario lists several (put_record, put_records, put_records_aggregated).
+    #[arg(long)]
+    pub api: Option<String>,
+    /// Where the sweep's directory goes.
+    #[arg(long, default_value = "results")]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub embedded: EmbeddedArgs,
+}
+
+fn parse_precision(s: &str) -> Result<f64, String> {
+    match s.trim_end_matches('%').trim().parse::<f64>() {
+        Ok(v) if v > 0.0 && v <= 50.0 => Ok(v / 100.0),
+        _ => Err(format!(
+            "`{s}`: give a percentage above 0% and at most 50%, e.g. 2%"
+        )),
+    }
+}
+
+/// Where a run goes and how its records are drawn: flags of `run` and `sweep`.
+#[derive(Debug, clap::Args)]
+pub struct TargetArgs {
+    /// Endpoint: embedded, aws, or a URL such as http://127.0.0.1:4567.
+    #[arg(long, value_parser = parse_endpoint_arg)]
+    pub endpoint: Option<Endpoint>,
+    /// AWS region (default: the scenario's, else the AWS environment's).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Stream name (default: the scenario's).
+    #[arg(long, value_parser = parse_stream_arg)]
+    pub stream: Option<String>,
+    /// Seed for keys, sizes and payloads.
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+impl TargetArgs {
+    /// Applies the flags given to a validated scenario.
+    fn apply(&self, s: &mut Scenario) {
+        if let Some(e) = &self.endpoint {
+            s.target.endpoint = e.clone();
+        }
+        if let Some(r) = &self.region {
+            s.target.region = Some(r.clone());
+        }
+        if let Some(stream) = &self.stream {
+            s.target.stream = stream.clone();
+        }
+        if let Some(seed) = self.seed {
+            s.seed = seed;
+        }
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -278,20 +353,9 @@ fn parse_rate_arg(s: &str) -> Result<RateOverride, String> {
 
 /// Applies `run`'s flags to a validated scenario.
 pub fn apply_overrides(mut s: Scenario, args: &RunArgs) -> anyhow::Result<Scenario> {
-    if let Some(e) = &args.endpoint {
-        s.target.endpoint = e.clone();
-    }
-    if let Some(r) = &args.region {
-        s.target.region = Some(r.clone());
-    }
-    if let Some(stream) = &args.stream {
-        s.target.stream = stream.clone();
-    }
+    args.target.apply(&mut s);
     if let Some(n) = args.shards {
         s.target.shards = n;
-    }
-    if let Some(seed) = args.seed {
-        s.seed = seed;
     }
     if let Some(total) = args.duration {
         let current: Duration = s.phase.iter().map(|p| p.duration).sum();
@@ -352,6 +416,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Compare(args) => compare(&args),
         Command::Report { dir } => report(&dir),
         Command::Size(args) => size(&args),
+        Command::Sweep(args) => sweep(args).await,
     }
 }
 
@@ -390,6 +455,25 @@ async fn serve(port: u16, options: EmbeddedOptions) -> anyhow::Result<i32> {
     Ok(EXIT_OK)
 }
 
+/// A token cancelled by the first Ctrl-C (stop, drain briefly, write the report); a second
+/// Ctrl-C quits at once.
+fn cancel_on_ctrl_c() -> CancellationToken {
+    let cancel = CancellationToken::new();
+    let on_signal = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!(
+                "\ninterrupted: stopping, draining briefly and writing the report (Ctrl-C again to quit now)"
+            );
+            on_signal.cancel();
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(EXIT_INTERRUPTED);
+            }
+        }
+    });
+    cancel
+}
+
 async fn run(args: RunArgs) -> anyhow::Result<i32> {
     let scenario = scenario::load(&args.scenario)?;
     let scenario = apply_overrides(scenario, &args)?;
@@ -424,20 +508,7 @@ async fn run(args: RunArgs) -> anyhow::Result<i32> {
         progress: !args.quiet && !args.json && std::io::stdout().is_terminal(),
         embedded: args.embedded.options(),
     };
-    let cancel = CancellationToken::new();
-    let on_signal = cancel.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!(
-                "\ninterrupted: stopping, draining briefly and writing the report (Ctrl-C again to quit now)"
-            );
-            on_signal.cancel();
-            if tokio::signal::ctrl_c().await.is_ok() {
-                std::process::exit(EXIT_INTERRUPTED);
-            }
-        }
-    });
-    let outcome = runner::run(&scenario, &settings, cancel).await?;
+    let outcome = runner::run(&scenario, &settings, cancel_on_ctrl_c()).await?;
     let dir = outcome.dir.display().to_string();
     if args.json {
         let report = RunReport {
@@ -553,7 +624,6 @@ fn report(dir: &std::path::Path) -> anyhow::Result<i32> {
 
 /// The workload `kbench size` sizes, from the flags and/or a scenario.
 fn size_workload(args: &SizeArgs) -> anyhow::Result<(crate::sizing::Workload, String)> {
-    use rand::SeedableRng;
     let scenario = match &args.scenario {
         Some(path) => Some(scenario::load(path)?),
         None => None,
@@ -563,68 +633,47 @@ fn size_workload(args: &SizeArgs) -> anyhow::Result<(crate::sizing::Workload, St
         (None, Some(s)) => s.peak_rate(),
         (None, None) => anyhow::bail!("give --rate RECORDS_PER_S (or --scenario FILE)"),
     };
-    let keys = scenario
+    // the flags alone: a typical 16-character key
+    let (key_bytes, sampled) = scenario
         .as_ref()
-        .map(|s| s.records.keys.clone())
-        .unwrap_or(crate::workload::keys::KeyDist::Unique);
-    // mean sizes by sampling the scenario's distributions with its seed
-    let mut rng = rand::rngs::SmallRng::seed_from_u64(scenario.as_ref().map_or(0, |s| s.seed));
-    const SAMPLES: u64 = 100_000;
-    let mut key = String::new();
-    let key_bytes = match &scenario {
-        Some(_) => {
-            (0..SAMPLES)
-                .map(|i| {
-                    keys.sample_into(&mut rng, i, &mut key);
-                    key.len() as f64
-                })
-                .sum::<f64>()
-                / SAMPLES as f64
-        }
-        // the flags alone: a typical 16-character key
-        None => 16.0,
-    };
-    let data_bytes = match (args.record_size, &scenario) {
+        .map_or((16.0, None), crate::sizing::mean_record_bytes);
+    let data_bytes = match (args.record_size, &args.scenario) {
         (Some(n), _) => n as f64,
-        (None, Some(s)) => {
-            if !matches!(s.records.payload, crate::workload::payload::Payload::Random) {
-                anyhow::bail!(
-                    "{}: the JSON payload sizes its own records, which kbench size cannot know in advance; give --record-size (the mean record size)",
-                    args.scenario
-                        .as_deref()
-                        .unwrap_or(std::path::Path::new(""))
-                        .display()
-                );
-            }
-            (0..SAMPLES)
-                .map(|_| s.records.size.sample(&mut rng) as f64)
-                .sum::<f64>()
-                / SAMPLES as f64
-        }
+        (None, Some(path)) => sampled.ok_or_else(|| {
+            anyhow::anyhow!(
+                "{}: the JSON payload sizes its own records, which kbench size cannot know in advance; give --record-size (the mean record size)",
+                path.display()
+            )
+        })?,
         (None, None) => anyhow::bail!("give --record-size SIZE (e.g. 2KiB) or --scenario FILE"),
     };
-    let consumer = scenario.as_ref().map(|s| &s.consumer);
-    let polling = args
-        .polling_consumers
-        .unwrap_or(consumer.map_or(1, |c| u32::from(c.enabled)));
-    let polls = args.poll_rate.unwrap_or(
-        consumer
-            .filter(|c| c.enabled)
-            .map_or(1.0, |c| 1.0 / c.poll_interval.as_secs_f64().max(1e-3)),
-    );
-    let keys_text = match &scenario {
-        Some(s) => format!("keys {}", serde_json::to_string(&s.records.keys)?),
-        None => "many distinct keys (spread evenly)".to_string(),
+    let record_bytes = data_bytes + key_bytes;
+    let (mut w, keys_text) = match &scenario {
+        Some(s) => (
+            crate::sizing::Workload::of_scenario(s, rate, record_bytes),
+            format!("keys {}", serde_json::to_string(&s.records.keys)?),
+        ),
+        None => (
+            crate::sizing::Workload {
+                rate,
+                record_bytes,
+                keys: crate::workload::keys::KeyDist::Unique,
+                polling_consumers: 1,
+                polls_per_s: 1.0,
+                efo_consumers: 0,
+                headroom: 0.0,
+            },
+            "many distinct keys (spread evenly)".to_string(),
+        ),
     };
-    let w = crate::sizing::Workload {
-        rate,
-        record_bytes: data_bytes + key_bytes,
-        keys,
-        polling_consumers: polling,
-        polls_per_s: polls,
-        efo_consumers: args.efo_consumers,
-        headroom: args.headroom,
-    };
+    if let Some(n) = args.polling_consumers {
+        w.polling_consumers = n;
+    }
+    if let Some(r) = args.poll_rate {
+        w.polls_per_s = r;
+    }
+    w.efo_consumers = args.efo_consumers;
+    w.headroom = args.headroom;
     Ok((w, keys_text))
 }
 
@@ -640,6 +689,106 @@ fn size(args: &SizeArgs) -> anyhow::Result<i32> {
     };
     out(&crate::sizing::render(&w, &w.size(), &keys, &prices));
     Ok(EXIT_OK)
+}
+
+async fn sweep(args: SweepArgs) -> anyhow::Result<i32> {
+    let path = args.scenario.display().to_string();
+    let mut scenario = scenario::load(&args.scenario)?;
+    args.target.apply(&mut scenario);
+    if let Some(name) = &args.api {
+        let api = scenario::Api::parse(name).map_err(|e| anyhow::anyhow!("--api: {e}"))?;
+        scenario.producer.apis = vec![api];
+    }
+    crate::sweep::check_slo(&scenario).map_err(|e| anyhow::anyhow!("{path}: {e}"))?;
+    let shard_counts = if args.shards.is_empty() {
+        vec![scenario.target.shards]
+    } else {
+        args.shards.clone()
+    };
+    let target = args.target_rate.unwrap_or_else(|| scenario.peak_rate());
+    // the calculator's capacity per shard count: the start of each search, and shown beside it
+    let workload = crate::sweep::calculator(&scenario, target);
+    let settings = crate::sweep::SweepSettings {
+        shard_counts,
+        start: args.start,
+        warmup: args.warmup,
+        measure: args.measure,
+        precision: args.precision,
+        max_steps: args.max_steps,
+        run: RunSettings {
+            out: args.out.clone(),
+            progress: false,
+            embedded: args.embedded.options(),
+        },
+    };
+    for &n in &settings.shard_counts {
+        let name = crate::sweep::stream_name(&scenario, n, &settings);
+        scenario::validate::check_stream_name(&name).map_err(|e| {
+            anyhow::anyhow!(
+                "the stream for {n} shards, `{name}`: {e}; choose a shorter name with --stream"
+            )
+        })?;
+    }
+    let counts: Vec<String> = settings
+        .shard_counts
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
+    out(&format!(
+        "kbench sweep {path}: {} on {} shards; each step {} warm-up + {} measured; a step passes when every SLO holds ({}); starting {}",
+        scenario.producer.apis[0],
+        counts.join(", "),
+        units::format_duration(settings.warmup),
+        units::format_duration(settings.measure),
+        slo_text(&scenario.slo),
+        match (args.start, &workload) {
+            (Some(r), _) => format!("at {r} records/s"),
+            (None, Some(_)) => "at the calculator's estimate".into(),
+            (None, None) => "at 1,000 records/s per shard (the JSON payload's record size is not known in advance; --start sets the first rate)".into(),
+        }
+    ));
+    let outcome = crate::sweep::run(
+        &scenario,
+        &settings,
+        workload.as_ref(),
+        cancel_on_ctrl_c(),
+        |step| out(&crate::sweep::step_line(step)),
+    )
+    .await?;
+    out("");
+    out(crate::sweep::render(&outcome, target).trim_end());
+    out(&format!(
+        "sweep.csv, sweep.svg (the knee chart) and each step's report under steps/: {}",
+        outcome.dir.display()
+    ));
+    if outcome.interrupted {
+        return Ok(EXIT_INTERRUPTED);
+    }
+    Ok(
+        if crate::sweep::recommended(&outcome.results, target).is_some() {
+            EXIT_OK
+        } else {
+            EXIT_BREACH
+        },
+    )
+}
+
+/// The SLO in one line, e.g. "max_throttled_pct 0.1%, min_achieved_pct 99%".
+fn slo_text(slo: &scenario::Slo) -> String {
+    let ms = |d: Duration| format!("{}ms", d.as_millis());
+    [
+        slo.put_p99.map(|d| format!("put_p99 {}", ms(d))),
+        slo.e2e_p99.map(|d| format!("e2e_p99 {}", ms(d))),
+        slo.max_throttled_pct
+            .map(|v| format!("max_throttled_pct {v}%")),
+        slo.max_lost.map(|v| format!("max_lost {v}")),
+        slo.min_achieved_pct
+            .map(|v| format!("min_achieved_pct {v}%")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(", ")
 }
 
 #[cfg(test)]

@@ -18,4 +18,5 @@ pub mod report;
 pub mod runner;
 pub mod scenario;
 pub mod sizing;
+pub mod sweep;
 pub mod workload;

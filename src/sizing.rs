@@ -6,8 +6,10 @@
 //! onto each candidate's hash-key ranges, split evenly as CreateStream splits them, and adding up
 //! the keys' shares of the traffic. Offline and deterministic.
 
+use crate::scenario::Scenario;
 use crate::scenario::limits::MAX_SHARDS;
 use crate::workload::keys::KeyDist;
+use crate::workload::payload::Payload;
 use crate::workload::shardmap::ShardMap;
 
 /// Per-shard write limits.
@@ -329,6 +331,64 @@ impl Workload {
             unfixable,
         }
     }
+}
+
+impl Workload {
+    /// A scenario's workload at `rate` records/s of `record_bytes` (data and key) each: its key
+    /// distribution and its consumer (one polling consumer at its poll interval, when enabled);
+    /// no enhanced fan-out consumers and no headroom.
+    pub fn of_scenario(s: &Scenario, rate: f64, record_bytes: f64) -> Workload {
+        Workload {
+            rate,
+            record_bytes,
+            keys: s.records.keys.clone(),
+            polling_consumers: u32::from(s.consumer.enabled),
+            polls_per_s: if s.consumer.enabled {
+                1.0 / s.consumer.poll_interval.as_secs_f64().max(1e-3)
+            } else {
+                1.0
+            },
+            efo_consumers: 0,
+            headroom: 0.0,
+        }
+    }
+
+    /// The highest rate `shards` shards carry with no headroom: the rate at which the hottest
+    /// shard reaches its first traffic limit (records or bytes written, bytes read). Infinite
+    /// when the workload carries no traffic.
+    pub fn capacity(&self, shards: u32) -> f64 {
+        let shares = key_shares(&self.keys);
+        let used = self.candidate(shares.as_deref(), shards).traffic_use();
+        if used > 0.0 {
+            self.rate / used
+        } else {
+            f64::INFINITY
+        }
+    }
+}
+
+/// Mean bytes of a scenario's records as the limits count them, by sampling its distributions
+/// with its seed: the partition key, and the data (None for payloads that size themselves:
+/// JSON templates and replayed records).
+pub fn mean_record_bytes(s: &Scenario) -> (f64, Option<f64>) {
+    use rand::SeedableRng;
+    const SAMPLES: u64 = 100_000;
+    let mut rng = rand::rngs::SmallRng::seed_from_u64(s.seed);
+    let mut key = String::new();
+    let key_bytes = (0..SAMPLES)
+        .map(|i| {
+            s.records.keys.sample_into(&mut rng, i, &mut key);
+            key.len() as f64
+        })
+        .sum::<f64>()
+        / SAMPLES as f64;
+    let data_bytes = matches!(s.records.payload, Payload::Random).then(|| {
+        (0..SAMPLES)
+            .map(|_| s.records.size.sample(&mut rng) as f64)
+            .sum::<f64>()
+            / SAMPLES as f64
+    });
+    (key_bytes, data_bytes)
 }
 
 /// The calculator's answer for a terminal.

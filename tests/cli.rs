@@ -730,3 +730,121 @@ fn size_recommends_shards_and_says_when_none_help() {
         .code(1)
         .stderr(predicate::str::contains("give --rate"));
 }
+
+#[test]
+fn sweep_rejects_bad_input_before_running() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // GOOD has no [slo]: nothing for a sweep to hold
+    let no_slo = write(dir.path(), "no-slo.toml", GOOD);
+    kbench()
+        .arg("sweep")
+        .arg(&no_slo)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(no_slo.display().to_string()))
+        .stderr(predicate::str::contains("no [slo]"))
+        .stderr(predicate::str::contains("max_throttled_pct = 0.1"));
+    let with_slo = format!("{GOOD}[slo]\nmax_throttled_pct = 0.1\n");
+    let two_apis = write(
+        dir.path(),
+        "two.toml",
+        &with_slo.replace(
+            "[producer]\n",
+            "[producer]\napi = [\"put_record\", \"put_records\"]\n",
+        ),
+    );
+    kbench()
+        .arg("sweep")
+        .arg(&two_apis)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("pick it with --api"));
+    kbench()
+        .args(["sweep", "--api", "put_recrods"])
+        .arg(&two_apis)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("--api"))
+        .stderr(predicate::str::contains("put_records"));
+    let good = write(dir.path(), "good.toml", &with_slo);
+    for (flag, value, hint) in [
+        ("--shards", "0", "from 1 to"),
+        ("--shards", "1,x", "from 1 to"),
+        ("--target-rate", "0", "greater than 0"),
+        ("--target-rate", "-5", "greater than 0"),
+        ("--start", "-1", "greater than 0"),
+        ("--precision", "0%", "above 0%"),
+        ("--precision", "80%", "at most 50%"),
+        ("--measure", "0s", "longer than 0s"),
+        ("--max-steps", "0", "1..=100"),
+    ] {
+        kbench()
+            .args(["sweep", flag, value])
+            .arg(&good)
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains(flag))
+            .stderr(predicate::str::contains(hint))
+            .stderr(predicate::str::contains("panicked").not());
+    }
+}
+
+/// A two-step sweep through the binary: the step lines, the answer, sweep.csv, sweep.svg and
+/// each step's report (the agreement checks are in tests/sweep.rs).
+#[test]
+fn sweep_writes_its_csv_chart_and_step_reports() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let scenario = write(
+        dir.path(),
+        "s.toml",
+        "name = \"tiny\"\n[records]\nsize = \"100B\"\nkeys = { dist = \"even_shards\" }\n[[phase]]\nduration = \"10s\"\nrate = 300\n[slo]\nmax_throttled_pct = 0.1\n",
+    );
+    let out = dir.path().join("out");
+    let assert = kbench()
+        .args([
+            "sweep",
+            "--shards",
+            "1",
+            "--start",
+            "300",
+            "--max-steps",
+            "2",
+            "--warmup",
+            "0s",
+            "--measure",
+            "1s",
+            "--out",
+        ])
+        .arg(&out)
+        .arg(&scenario)
+        .assert()
+        // 300 and 375 records/s on one shard pass: the target (300) is sustained
+        .code(0)
+        .stdout(predicate::str::contains(
+            "1 shard  step  1  offered       300/s",
+        ))
+        .stdout(predicate::str::contains(
+            "1 shard  step  2  offered       375/s",
+        ))
+        .stdout(predicate::str::contains("for 300 records/s: 1 shard"))
+        .stdout(predicate::str::contains("every rate tried passed"));
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).to_string();
+    let sweeps: Vec<_> = std::fs::read_dir(&out)
+        .expect("out dir")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert_eq!(sweeps.len(), 1, "{sweeps:?}");
+    let sweep = &sweeps[0];
+    assert!(stdout.contains(&sweep.display().to_string()), "{stdout}");
+    let csv = std::fs::read_to_string(sweep.join("sweep.csv")).expect("sweep.csv");
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(rows.len(), 3, "{csv}");
+    assert!(rows[1].starts_with("1,1,300.0,"), "{csv}");
+    assert!(rows[2].starts_with("1,2,375.0,"), "{csv}");
+    let svg = std::fs::read_to_string(sweep.join("sweep.svg")).expect("sweep.svg");
+    assert!(svg.contains("Sweep of tiny"));
+    let steps = std::fs::read_dir(sweep.join("steps"))
+        .expect("steps")
+        .count();
+    assert_eq!(steps, 2);
+}

@@ -160,7 +160,7 @@ fn anchor(name: &str) -> String {
 }
 
 /// 51000 -> "51,000".
-pub(super) fn count(n: u64) -> String {
+pub(crate) fn count(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
