@@ -125,10 +125,10 @@ pub struct SweepArgs {
     pub shards: Vec<u32>,
     /// The rate to size for: the answer names the fewest shards that sustain it (default: the
     /// scenario's peak rate).
-    #[arg(long, allow_negative_numbers = true, value_parser = parse_positive_rate)]
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_records_rate)]
     pub target_rate: Option<f64>,
     /// First rate tried for every shard count (default: the calculator's estimate for it).
-    #[arg(long, allow_negative_numbers = true, value_parser = parse_positive_rate)]
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_records_rate)]
     pub start: Option<f64>,
     /// Unmeasured time at each step's rate before it is measured.
     #[arg(long, default_value = "2s", value_parser = units::parse_duration)]
@@ -202,7 +202,7 @@ pub struct SizeArgs {
     #[arg(long, value_name = "FILE")]
     pub scenario: Option<PathBuf>,
     /// Records per second (the peak); with --scenario, replaces its peak rate.
-    #[arg(long, allow_negative_numbers = true, value_parser = parse_positive_rate)]
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_records_rate)]
     pub rate: Option<f64>,
     /// Mean record data size, e.g. 2KiB; with --scenario, replaces its sizes.
     #[arg(long, value_parser = parse_record_size)]
@@ -248,6 +248,18 @@ fn parse_positive_rate(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(v) if v > 0.0 && v.is_finite() => Ok(v),
         _ => Err(format!("`{s}`: give a number greater than 0")),
+    }
+}
+
+/// Records per second: above 0, at most the most kbench offers.
+fn parse_records_rate(s: &str) -> Result<f64, String> {
+    let max = crate::scenario::limits::MAX_RATE;
+    match parse_positive_rate(s)? {
+        v if v <= max => Ok(v),
+        _ => Err(format!(
+            "`{s}`: rates go up to {} records/s",
+            crate::report::html::count(max as u64)
+        )),
     }
 }
 
@@ -744,7 +756,7 @@ async fn sweep(args: SweepArgs) -> anyhow::Result<i32> {
         match (args.start, &workload) {
             (Some(r), _) => format!("at {r} records/s"),
             (None, Some(_)) => "at the calculator's estimate".into(),
-            (None, None) => "at 1,000 records/s per shard (the JSON payload's record size is not known in advance; --start sets the first rate)".into(),
+            (None, None) => "at 1,000 records/s per shard (the payload, a JSON template or replayed records, sizes its own records, so the calculator cannot; --start sets the first rate)".into(),
         }
     ));
     let outcome = crate::sweep::run(

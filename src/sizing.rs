@@ -7,17 +7,17 @@
 //! the keys' shares of the traffic. Offline and deterministic.
 
 use crate::scenario::Scenario;
-use crate::scenario::limits::MAX_SHARDS;
+use crate::scenario::limits::{self, MAX_SHARDS};
 use crate::workload::keys::KeyDist;
 use crate::workload::payload::Payload;
 use crate::workload::shardmap::ShardMap;
 
 /// Per-shard write limits.
-pub const SHARD_RECORDS_PER_S: f64 = 1000.0;
-pub const SHARD_WRITE_BYTES_PER_S: f64 = 1024.0 * 1024.0;
+pub const SHARD_RECORDS_PER_S: f64 = limits::SHARD_WRITE_RECORDS_PER_SEC as f64;
+pub const SHARD_WRITE_BYTES_PER_S: f64 = limits::SHARD_WRITE_BYTES_PER_SEC as f64;
 /// Per-shard read limits shared by the polling consumers.
 pub const SHARD_READ_BYTES_PER_S: f64 = 2.0 * 1024.0 * 1024.0;
-pub const SHARD_GET_CALLS_PER_S: f64 = 5.0;
+pub const SHARD_GET_CALLS_PER_S: f64 = limits::GET_RECORDS_CALLS_PER_SEC as f64;
 /// An on-demand stream's write capacity when it is created.
 pub const ON_DEMAND_START_RECORDS_PER_S: f64 = 4000.0;
 pub const ON_DEMAND_START_BYTES_PER_S: f64 = 4.0 * 1024.0 * 1024.0;
@@ -194,26 +194,17 @@ fn key_shares(keys: &KeyDist) -> Option<Vec<(u128, f64)>> {
     }
 }
 
-/// The shard of `hash` among `n` shards split evenly over [0, 2^128) as CreateStream splits
-/// them (each 2^128 / n wide, the last taking the remainder).
-fn even_shard(hash: u128, n: u32) -> usize {
-    if n <= 1 {
-        return 0;
-    }
-    let n128 = u128::from(n);
-    // 2^128 / n without overflowing: (2^128 - 1) / n, plus one when n divides 2^128
-    let width = u128::MAX / n128 + u128::from(u128::MAX % n128 == n128 - 1);
-    ((hash / width) as usize).min(n as usize - 1)
-}
-
 /// The share of records on each of `n` shards.
 fn shard_shares(shares: Option<&[(u128, f64)]>, n: u32) -> Vec<f64> {
     match shares {
         None => vec![1.0 / f64::from(n); n as usize],
         Some(keys) => {
-            let mut per = vec![0.0; n as usize];
+            let map = ShardMap::even(n);
+            let mut per = vec![0.0; map.len()];
             for (hash, p) in keys {
-                per[even_shard(*hash, n)] += p;
+                if let Some(i) = map.shard_of_hash(*hash) {
+                    per[i] += p;
+                }
             }
             per
         }
@@ -555,16 +546,6 @@ mod tests {
             workload(1000.0, 30.0 * 1024.0, KeyDist::Unique).monthly_cost(2, &Prices::default());
         assert!((big.put_units - 2.0 * c.put_units).abs() < 1e-6);
         assert!((big.on_demand_in - 30.0 * c.on_demand_in).abs() < 1e-6);
-    }
-
-    #[test]
-    fn even_split_matches_create_stream() {
-        // 2^128 / 4: shard 1 starts at 2^126
-        assert_eq!(even_shard(1u128 << 126, 4), 1);
-        assert_eq!(even_shard((1u128 << 126) - 1, 4), 0);
-        assert_eq!(even_shard(u128::MAX, 4), 3);
-        assert_eq!(even_shard(u128::MAX, 3), 2);
-        assert_eq!(even_shard(12345, 1), 0);
     }
 
     #[test]

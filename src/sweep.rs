@@ -36,9 +36,12 @@ pub struct Step {
     /// None when the scenario has no consumer.
     pub e2e_p99_ms: Option<f64>,
     pub lost: u64,
-    /// Whether every SLO of the scenario held in the measured phase.
+    /// Records of the measured phase given up (after max_attempts, or on an error).
+    pub given_up: u64,
+    /// Whether every SLO of the scenario held in the measured phase, no record was given up
+    /// and some were acknowledged.
     pub passed: bool,
-    /// The SLO checks that failed, e.g. "max_throttled_pct 3.20% (limit 0.1%)".
+    /// Why it did not pass, e.g. "max_throttled_pct 3.20% (limit 0.1%)".
     pub breached: Vec<String>,
     /// The step's report directory.
     pub dir: PathBuf,
@@ -52,12 +55,27 @@ impl Step {
             .first()
             .context("the step's run has no results")?;
         let t = v.total().context("the step's run has no measured phase")?;
-        let breached: Vec<String> = v
+        let mut breached: Vec<String> = v
             .slo
             .iter()
             .filter(|s| !s.passed)
             .map(|s| format!("{} {} (limit {})", s.name, s.actual, s.threshold))
             .collect();
+        // a stream that lost records or took none did not sustain the rate, whatever the SLO says
+        let c = &t.counters;
+        let given_up = c.given_up_throttled + c.given_up_error + c.given_up_interrupted;
+        if given_up > 0 {
+            breached.push(format!(
+                "given up {given_up} records ({} after throttling, {} on errors)",
+                c.given_up_throttled, c.given_up_error
+            ));
+        }
+        if c.acknowledged == 0 {
+            breached.push(format!(
+                "nothing acknowledged ({} attempts failed)",
+                c.failed
+            ));
+        }
         let bytes_per_s = if t.active_s > 0.0 {
             t.counters.acknowledged_bytes as f64 / t.active_s
         } else {
@@ -74,6 +92,7 @@ impl Step {
             put_p99_ms: t.put.p99_ms,
             e2e_p99_ms: v.accounting.consumer.then_some(t.e2e.p99_ms),
             lost: v.accounting.lost,
+            given_up,
             passed: breached.is_empty() && v.status == "completed",
             breached,
             dir: dir.to_path_buf(),
@@ -147,8 +166,8 @@ pub struct Search {
 /// steps.
 const FIRST_GROWTH: f64 = 1.25;
 const MAX_GROWTH: f64 = 4.0;
-/// Rates above this are not tried (far beyond any stream one machine can drive).
-const MAX_RATE: f64 = 10_000_000.0;
+/// Rates above this are not tried (the most a scenario may offer).
+const MAX_RATE: f64 = crate::scenario::limits::MAX_RATE;
 
 impl Search {
     pub fn new(start: f64, precision: f64, max_steps: u32) -> Search {
@@ -171,12 +190,12 @@ impl Search {
         match (self.passed, self.failed) {
             (None, None) => Some(self.start),
             (Some(p), None) => {
-                let r = whole(p * self.growth);
-                (r > p && r <= MAX_RATE).then_some(r)
+                let r = whole(p * self.growth).max(p + 1.0);
+                (r <= MAX_RATE).then_some(r)
             }
             (None, Some(f)) => {
-                let r = whole(f / self.growth);
-                (r < f).then_some(r)
+                let r = whole(f / self.growth).min(f - 1.0);
+                (r >= 1.0).then_some(r)
             }
             (Some(p), Some(f)) => {
                 if (f - p) / p <= self.precision {
@@ -291,7 +310,14 @@ pub fn check_slo(s: &Scenario) -> Result<(), String> {
         && slo.max_throttled_pct.is_none()
         && slo.min_achieved_pct.is_none()
     {
-        return Err("the scenario has no [slo] for the sweep to hold: add at least one of `max_throttled_pct`, `min_achieved_pct`, `put_p99` or `e2e_p99` under [slo], e.g.\n  [slo]\n  max_throttled_pct = 0.1\n  min_achieved_pct = 99.0".into());
+        let what = if slo.max_lost.is_some() {
+            "the scenario's [slo] has only `max_lost`, which does not depend on the rate"
+        } else {
+            "the scenario has no [slo] for the sweep to hold"
+        };
+        return Err(format!(
+            "{what}: add at least one of `max_throttled_pct`, `min_achieved_pct`, `put_p99` or `e2e_p99` under [slo], e.g.\n  [slo]\n  max_throttled_pct = 0.1\n  min_achieved_pct = 99.0"
+        ));
     }
     if s.producer.apis.len() != 1 {
         let names: Vec<&str> = s.producer.apis.iter().map(|a| a.name()).collect();
@@ -385,6 +411,9 @@ pub async fn run(
     Ok(outcome)
 }
 
+/// The time between one step's measured phase and the next's: the shard limits' window.
+const STEP_GAP: Duration = Duration::from_secs(1);
+
 /// What every step of a sweep shares.
 struct Ctx<'a> {
     base: &'a Scenario,
@@ -412,6 +441,15 @@ async fn search_count(
     let mut best: Option<Step> = None;
     let mut n = 0;
     while let Some(rate) = search.next() {
+        // the shards' last one-second limit window of the previous step must not reach into
+        // this step's measured phase: a warm-up shorter than that is topped up with a pause
+        let pause = STEP_GAP.saturating_sub(settings.warmup);
+        if n > 0 && !pause.is_zero() {
+            tokio::select! {
+                _ = tokio::time::sleep(pause) => {}
+                _ = cancel.cancelled() => {}
+            }
+        }
         if cancel.is_cancelled() {
             outcome.interrupted = true;
             break;
@@ -459,7 +497,7 @@ fn write_files(dir: &Path, steps: &[Step], base: &Scenario) -> anyhow::Result<()
 }
 
 /// The column names of sweep.csv.
-const CSV_COLUMNS: [&str; 14] = [
+const CSV_COLUMNS: [&str; 15] = [
     "shards",
     "step",
     "offered_rps",
@@ -470,6 +508,7 @@ const CSV_COLUMNS: [&str; 14] = [
     "put_p99_ms",
     "e2e_p99_ms",
     "lost",
+    "given_up",
     "passed",
     "breached",
     "dir",
@@ -494,6 +533,7 @@ pub fn write_csv(dir: &Path, steps: &[Step]) -> anyhow::Result<()> {
             format!("{:.2}", s.put_p99_ms),
             s.e2e_p99_ms.map_or(String::new(), |v| format!("{v:.2}")),
             s.lost.to_string(),
+            s.given_up.to_string(),
             s.passed.to_string(),
             s.breached.join("; "),
             s.dir
@@ -624,18 +664,27 @@ pub fn recommendation(results: &[ShardResult], target: f64) -> String {
             thousands(target)
         ),
     };
-    // more shards that barely raise the ceiling: a hot key decides, not the shard count
+    // more shards that barely raise the ceiling: a hot key decides, or something else than
+    // the shards (the client, the endpoint)
+    let measured = |r: &&ShardResult| r.stopped.is_none() && r.max_rate.is_some();
     if let (Some(lo), Some(hi)) = (sorted.first(), sorted.last())
         && hi.shards >= lo.shards * 2
+        && measured(lo)
+        && measured(hi)
         && let (Some(a), Some(b)) = (lo.max_rate, hi.max_rate)
         && b < a * 1.2
     {
-        text.push_str(&format!(
-            "{} sustain only {:.0}% more than {}: the hottest key, not the shard count, sets the limit; adding shards does not help (spread the key, see `kbench size`)\n",
-            count(hi.shards),
-            (b / a - 1.0) * 100.0,
-            count(lo.shards)
-        ));
+        let gain = (b / a - 1.0) * 100.0;
+        let (lo_n, hi_n) = (count(lo.shards), count(hi.shards));
+        match (lo.estimate, hi.estimate) {
+            (Some(x), Some(y)) if y >= x * 1.2 => text.push_str(&format!(
+                "{hi_n} sustain only {gain:.0}% more than {lo_n}, though the calculator expects {:.0}% more: something other than the shards limits the stream; check the steps' schedule lag (is the client keeping up?) and the endpoint\n",
+                (y / x - 1.0) * 100.0
+            )),
+            _ => text.push_str(&format!(
+                "{hi_n} sustain only {gain:.0}% more than {lo_n}: the hottest key, not the shard count, sets the limit; adding shards does not help (spread the key, see `kbench size`)\n"
+            )),
+        }
     }
     text
 }
@@ -723,6 +772,15 @@ mod tests {
         );
     }
 
+    #[test]
+    fn search_steps_by_whole_records_at_tiny_rates() {
+        let (s, tried) = search(1.0, 3.0);
+        assert_eq!(s.bounds(), (Some(3.0), Some(4.0)), "{tried:?}");
+        let (s, tried) = search(2.0, 1.0);
+        assert_eq!(s.bounds(), (Some(1.0), Some(2.0)), "{tried:?}");
+        assert_eq!(s.stopped(), None);
+    }
+
     fn step(shards: u32, offered: f64, passed: bool) -> Step {
         Step {
             shards,
@@ -735,6 +793,7 @@ mod tests {
             put_p99_ms: 20.0,
             e2e_p99_ms: None,
             lost: 0,
+            given_up: 0,
             passed,
             breached: Vec::new(),
             dir: PathBuf::from("steps/x"),
@@ -764,12 +823,23 @@ mod tests {
 
     #[test]
     fn says_when_more_shards_do_not_help() {
-        let results = [result(1, 1000.0), result(4, 1050.0)];
+        // the calculator expected the hot key too (its estimates barely rise)
+        let mut results = [result(1, 1000.0), result(4, 1050.0)];
+        results[1].estimate = Some(1100.0);
         let text = recommendation(&results, 2000.0);
         assert!(
             text.contains("the hottest key, not the shard count"),
             "{text}"
         );
+        // the calculator expected 4x: the shards are not what limits
+        results[1].estimate = Some(4000.0);
+        let text = recommendation(&results, 2000.0);
+        assert!(text.contains("something other than the shards"), "{text}");
+        assert!(!text.contains("hottest key"), "{text}");
+        // a search that stopped early gives no ceiling to compare
+        results[1].stopped = Some("stopped after 12 steps".into());
+        let text = recommendation(&results, 2000.0);
+        assert!(!text.contains("more than"), "{text}");
     }
 
     #[test]

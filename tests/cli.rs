@@ -744,6 +744,17 @@ fn sweep_rejects_bad_input_before_running() {
         .stderr(predicate::str::contains(no_slo.display().to_string()))
         .stderr(predicate::str::contains("no [slo]"))
         .stderr(predicate::str::contains("max_throttled_pct = 0.1"));
+    let lost_only = write(
+        dir.path(),
+        "lost.toml",
+        &format!("{GOOD}[slo]\nmax_lost = 0\n"),
+    );
+    kbench()
+        .arg("sweep")
+        .arg(&lost_only)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("only `max_lost`"));
     let with_slo = format!("{GOOD}[slo]\nmax_throttled_pct = 0.1\n");
     let two_apis = write(
         dir.path(),
@@ -773,6 +784,7 @@ fn sweep_rejects_bad_input_before_running() {
         ("--target-rate", "0", "greater than 0"),
         ("--target-rate", "-5", "greater than 0"),
         ("--start", "-1", "greater than 0"),
+        ("--start", "2e7", "up to 10,000,000"),
         ("--precision", "0%", "above 0%"),
         ("--precision", "80%", "at most 50%"),
         ("--measure", "0s", "longer than 0s"),

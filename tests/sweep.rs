@@ -162,6 +162,12 @@ async fn size_recommends_the_shard_count_the_sweep_confirms_with_zipf_keys() {
         confirmed.abs_diff(recommended) <= 1,
         "kbench size recommends {recommended} shards, the sweep {confirmed}"
     );
+    // and exactly: 3 shards (their hottest at 102% of its limit) fall short, 4 carry it
+    assert_eq!(confirmed, 4);
+    let max_on_3 = outcome.results[0]
+        .max_rate
+        .expect("a rate passed on 3 shards");
+    assert!(max_on_3 < target, "3 shards sustained {max_on_3}");
     // and the sweep's ceiling per count is near the calculator's (hottest shard at its limit)
     for r in &outcome.results {
         let estimate = r.estimate.expect("estimate");

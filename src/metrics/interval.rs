@@ -134,6 +134,8 @@ pub struct Stats {
     /// Per record: how late the generator made it versus its intended time (generator health;
     /// batching linger and busy workers show up in `put_response`, not here).
     pub lag: Latency,
+    /// Earliest acknowledgement, as an offset from the run's start.
+    pub first_ack: Option<Duration>,
     /// Latest acknowledgement, as an offset from the run's start (zero if none).
     pub last_ack: Duration,
     /// Per-shard write counts, indexed like the stream's shard map.
@@ -149,6 +151,10 @@ impl Stats {
         self.e2e.merge(&other.e2e);
         self.in_stream.merge(&other.in_stream);
         self.lag.merge(&other.lag);
+        self.first_ack = match (self.first_ack, other.first_ack) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         self.last_ack = self.last_ack.max(other.last_ack);
         for (i, s) in other.shards.iter().enumerate() {
             if let Some(mine) = shard_entry(&mut self.shards, i as u32) {

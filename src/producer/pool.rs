@@ -303,7 +303,9 @@ impl Worker {
                                     .put_uncorrected
                                     .record(done_at - e.first_sent.unwrap_or(sent_at));
                                 acked.insert(u.seq);
-                                stats.last_ack = stats.last_ack.max(done_at - self.ctx.start);
+                                let at = done_at - self.ctx.start;
+                                stats.first_ack = Some(stats.first_ack.map_or(at, |f| f.min(at)));
+                                stats.last_ack = stats.last_ack.max(at);
                                 continue;
                             }
                             Outcome::Throttled => {

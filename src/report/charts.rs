@@ -2029,6 +2029,7 @@ pub(crate) mod tests {
             put_p99_ms: put,
             e2e_p99_ms: e2e,
             lost: 0,
+            given_up: 0,
             passed,
             breached: if passed {
                 Vec::new()

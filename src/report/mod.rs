@@ -58,8 +58,8 @@ pub struct PhaseSummary {
     pub phase: String,
     pub measure: bool,
     pub duration_s: f64,
-    /// Seconds from the phase's start to its end or to its last acknowledgement, if later
-    /// (retries of throttled records can run past the phase).
+    /// Seconds from the phase's first acknowledgement to its last, or its duration if that is
+    /// longer: a steady latency does not lengthen it, retries running past the phase do.
     pub active_s: f64,
     /// Records per second the schedule offered (scheduled count / duration).
     pub offered_rps: f64,
@@ -88,7 +88,7 @@ pub struct PhaseSummary {
 
 impl PhaseSummary {
     /// `start_s` is the phase's start as an offset from the run's start.
-    /// `active_s`: the duration, or longer when acknowledgements came after the end.
+    /// `active_s`: the duration, or longer when acknowledgements took longer than it.
     pub fn new(
         phase: &str,
         measure: bool,
@@ -126,7 +126,12 @@ impl PhaseSummary {
 
     pub fn of_plan(plan: &PhasePlan, stats: &Stats) -> PhaseSummary {
         let duration = plan.duration.as_secs_f64();
-        let active = duration.max(stats.last_ack.as_secs_f64() - plan.start.as_secs_f64());
+        // from the first acknowledgement to the last, so that a steady latency does not count
+        // against the rate while a backlog (retries running past the phase) does
+        let span = stats.first_ack.map_or(0.0, |first| {
+            (stats.last_ack.saturating_sub(first)).as_secs_f64()
+        });
+        let active = duration.max(span);
         Self::new(
             &plan.name,
             plan.measure,

@@ -37,6 +37,33 @@ impl ShardMap {
         Ok(ShardMap { ranges })
     }
 
+    /// The shards CreateStream makes for `n` shards: [0, 2^128) split evenly, each range
+    /// 2^128 / n wide (rounded down) and the last taking the remainder, with ids
+    /// `shardId-000000000000` on. For endpoints and calculators that make their own shards;
+    /// a run maps records with the ranges the endpoint reports.
+    pub fn even(n: u32) -> ShardMap {
+        let n = n.max(1);
+        let n128 = u128::from(n);
+        // 2^128 / n without overflowing: (2^128 - 1) / n, plus one when n divides 2^128 (one
+        // shard takes everything: its width is never used)
+        let width = if n == 1 {
+            u128::MAX
+        } else {
+            u128::MAX / n128 + u128::from(u128::MAX % n128 == n128 - 1)
+        };
+        let ranges = (0..n128)
+            .map(|i| {
+                let end = if i == n128 - 1 {
+                    u128::MAX
+                } else {
+                    (i + 1) * width - 1
+                };
+                (i * width, end, format!("shardId-{i:012}"))
+            })
+            .collect();
+        ShardMap { ranges }
+    }
+
     pub fn len(&self) -> usize {
         self.ranges.len()
     }
@@ -69,6 +96,11 @@ impl ShardMap {
         self.shard_of_hash(Self::hash_key(partition_key))
     }
 
+    /// The id of shard `i` (in [`ShardMap::entries`] order).
+    pub fn id(&self, i: usize) -> &str {
+        &self.ranges[i].2
+    }
+
     /// The middle of shard `i`'s range, as an explicit hash key that targets it.
     pub fn midpoint(&self, i: usize) -> u128 {
         let (start, end, _) = &self.ranges[i];
@@ -80,44 +112,35 @@ impl ShardMap {
 mod tests {
     use super::*;
 
-    fn even(n: u128) -> Vec<(String, String, String)> {
-        let step = u128::MAX / n;
-        (0..n)
-            .map(|i| {
-                let end = if i == n - 1 {
-                    u128::MAX
-                } else {
-                    (i + 1) * step - 1
-                };
-                (
-                    format!("shardId-{i:012}"),
-                    (i * step).to_string(),
-                    end.to_string(),
-                )
-            })
-            .collect()
-    }
-
-    fn map(shards: &[(String, String, String)]) -> ShardMap {
-        ShardMap::new(
-            shards
-                .iter()
-                .map(|(a, b, c)| (a.as_str(), b.as_str(), c.as_str())),
-        )
-        .unwrap()
-    }
-
     #[test]
     fn md5_of_the_key_picks_the_range() {
         // MD5("a") = 0cc175b9c0f1b6a831c399e269772661: below 2^127, so shard 0 of 2
         assert_eq!(ShardMap::hash_key("a"), 0x0cc175b9c0f1b6a831c399e269772661);
-        let m = map(&even(2));
+        let m = ShardMap::even(2);
         assert_eq!(m.shard_of_key("a"), Some(0));
         // MD5("b") = 92eb5ffee6ae2fec3ad71c777531578f: above 2^127, so shard 1
         assert_eq!(m.shard_of_key("b"), Some(1));
         assert_eq!(m.shard_of_hash(0), Some(0));
         assert_eq!(m.shard_of_hash(u128::MAX), Some(1));
         assert_eq!(m.shard_of_hash(m.midpoint(1)), Some(1));
+    }
+
+    #[test]
+    fn even_split_is_create_streams() {
+        let m = ShardMap::even(4);
+        let e: Vec<_> = m.entries().collect();
+        assert_eq!(e.len(), 4);
+        assert_eq!(e[0], ("shardId-000000000000", 0, (1u128 << 126) - 1));
+        assert_eq!(e[1].1, 1u128 << 126);
+        assert_eq!(e[3].2, u128::MAX);
+        assert_eq!(m.shard_of_hash(u128::MAX), Some(3));
+        // 3 does not divide 2^128: the last shard takes the remainder
+        let m = ShardMap::even(3);
+        let e: Vec<_> = m.entries().collect();
+        assert_eq!(e[1].1, u128::MAX / 3);
+        assert_eq!(e[2].2, u128::MAX);
+        assert!(e.windows(2).all(|w| w[0].2 + 1 == w[1].1));
+        assert_eq!(ShardMap::even(1).shard_of_hash(12345), Some(0));
     }
 
     #[test]
