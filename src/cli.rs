@@ -57,6 +57,10 @@ pub enum Command {
         /// Port on 127.0.0.1 (0: any free port).
         #[arg(long, default_value_t = 4567)]
         port: u16,
+        /// Serve the null endpoint instead: PutRecord and PutRecords acknowledged without storing
+        /// (measures the client alone; runs against it need `[consumer] enabled = false`).
+        #[arg(long, conflicts_with_all = ["no_limits", "max_retained"])]
+        null: bool,
         #[command(flatten)]
         embedded: EmbeddedArgs,
     },
@@ -423,7 +427,11 @@ pub async fn main() -> i32 {
 async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Validate { files } => Ok(validate(&files)),
-        Command::Serve { port, embedded } => serve(port, embedded.options()).await,
+        Command::Serve {
+            port,
+            null,
+            embedded,
+        } => serve(port, null, embedded.options()).await,
         Command::Run(args) => run(args).await,
         Command::Compare(args) => compare(&args),
         Command::Report { dir } => report(&dir),
@@ -448,18 +456,30 @@ fn validate(files: &[PathBuf]) -> i32 {
     code
 }
 
-async fn serve(port: u16, options: EmbeddedOptions) -> anyhow::Result<i32> {
-    let server = Embedded::start(port, &options).await?;
-    out(&format!(
-        "kbench: embedded Kinesis endpoint on {} (shard limits {}, keeps at most {}); Ctrl-C stops it",
-        server.url(),
-        if options.enforce_limits { "on" } else { "off" },
-        units::format_size(options.max_retained_bytes)
-    ));
-    out(&format!(
-        "  try: aws kinesis list-streams --endpoint-url {} --region us-east-1",
-        server.url()
-    ));
+async fn serve(port: u16, null: bool, options: EmbeddedOptions) -> anyhow::Result<i32> {
+    let server = if null {
+        Embedded::start_null(port).await?
+    } else {
+        Embedded::start(port, &options).await?
+    };
+    let url = server.url();
+    if null {
+        out(&format!(
+            "kbench: null Kinesis endpoint on {url}: PutRecord and PutRecords acknowledged, nothing stored, no reads; Ctrl-C stops it"
+        ));
+        out(&format!(
+            "  try: kbench run SCENARIO --endpoint {url} (with `enabled = false` under [consumer])"
+        ));
+    } else {
+        out(&format!(
+            "kbench: embedded Kinesis endpoint on {url} (shard limits {}, keeps at most {}); Ctrl-C stops it",
+            if options.enforce_limits { "on" } else { "off" },
+            units::format_size(options.max_retained_bytes)
+        ));
+        out(&format!(
+            "  try: aws kinesis list-streams --endpoint-url {url} --region us-east-1"
+        ));
+    }
     tokio::signal::ctrl_c()
         .await
         .context("cannot listen for Ctrl-C")?;

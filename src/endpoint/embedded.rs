@@ -42,7 +42,8 @@ impl Default for EmbeddedOptions {
 /// Default retained-bytes cap: 4 GiB, about 70 minutes of one shard at its full write limit.
 pub const DEFAULT_MAX_RETAINED_BYTES: u64 = 4 << 30;
 
-/// A running embedded endpoint; stops when dropped or `shutdown` is called.
+/// A running local endpoint (the embedded one, or the null one); stops when dropped or
+/// `shutdown` is called.
 pub struct Embedded {
     pub addr: SocketAddr,
     stop: CancellationToken,
@@ -52,9 +53,6 @@ pub struct Embedded {
 impl Embedded {
     /// Serves on `listener` (bind 127.0.0.1:0 for an OS-chosen port).
     pub fn serve(listener: TcpListener, options: &EmbeddedOptions) -> anyhow::Result<Embedded> {
-        let addr = listener
-            .local_addr()
-            .context("the embedded endpoint's socket has no address")?;
         let store_options = StoreOptions {
             enforce_limits: options.enforce_limits,
             max_retained_bytes: Some(options.max_retained_bytes),
@@ -70,6 +68,14 @@ impl Embedded {
             Arc::new(RwLock::new(())),
             reads_after_writes,
         ));
+        Self::serve_app(listener, app)
+    }
+
+    /// Serves `app` on `listener`: the embedded endpoint, or the null one.
+    pub fn serve_app(listener: TcpListener, app: axum::Router) -> anyhow::Result<Embedded> {
+        let addr = listener
+            .local_addr()
+            .context("the local endpoint's socket has no address")?;
         let stop = CancellationToken::new();
         let shutdown = stop.clone();
         let task = tokio::spawn(async move {
@@ -89,12 +95,12 @@ impl Embedded {
 
     /// Binds 127.0.0.1 on `port` (0: any free port) and serves.
     pub async fn start(port: u16, options: &EmbeddedOptions) -> anyhow::Result<Embedded> {
-        let listener = TcpListener::bind(("127.0.0.1", port))
-            .await
-            .with_context(|| {
-                format!("cannot listen on 127.0.0.1:{port}; choose another port with --port")
-            })?;
-        Self::serve(listener, options)
+        Self::serve(bind(port).await?, options)
+    }
+
+    /// The null endpoint (see [`super::null`]) on 127.0.0.1 `port` (0: any free port).
+    pub async fn start_null(port: u16) -> anyhow::Result<Embedded> {
+        Self::serve_app(bind(port).await?, super::null::app())
     }
 
     pub fn url(&self) -> String {
@@ -108,6 +114,14 @@ impl Embedded {
             let _ = tokio::time::timeout(std::time::Duration::from_secs(5), task).await;
         }
     }
+}
+
+async fn bind(port: u16) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(("127.0.0.1", port))
+        .await
+        .with_context(|| {
+            format!("cannot listen on 127.0.0.1:{port}; choose another port with --port")
+        })
 }
 
 /// Largest request body the endpoint reads: a 5 MiB PutRecords, base64-encoded, with its JSON.

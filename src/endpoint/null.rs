@@ -1,0 +1,286 @@
+//! The null endpoint: answers PutRecord and PutRecords with success without storing anything,
+//! so a run against it measures the client side alone ("how fast can this machine push?").
+//!
+//! It speaks the Kinesis JSON protocol for the calls a run's producer needs: CreateStream,
+//! DescribeStreamSummary, ListShards and DeleteStream keep a list of streams and their shards
+//! (split as CreateStream splits them); PutRecord and PutRecords parse every record, route it
+//! to its shard by its explicit hash key or the MD5 of its partition key, and acknowledge it
+//! with a sequence number. Reads are refused with a message that says to turn the consumer off:
+//! there is nothing to read back.
+
+use crate::workload::shardmap::ShardMap;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fmt::Write;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Largest request body read: a 5 MiB PutRecords, base64-encoded, with its JSON.
+const MAX_BODY_BYTES: usize = 16 << 20;
+
+#[derive(Default)]
+struct Streams {
+    by_name: Mutex<HashMap<String, Arc<ShardMap>>>,
+    /// The next sequence number (one counter for every shard).
+    sequence: AtomicU64,
+}
+
+/// The null endpoint's router, ready to serve.
+pub fn app() -> axum::Router {
+    axum::Router::new()
+        .route("/", axum::routing::post(handle))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(Arc::new(Streams::default()))
+}
+
+async fn handle(State(streams): State<Arc<Streams>>, headers: HeaderMap, body: Bytes) -> Response {
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let operation = target.rsplit('.').next().unwrap_or("");
+    let result = match operation {
+        "PutRecords" => put_records(&streams, &body),
+        "PutRecord" => put_record(&streams, &body),
+        "CreateStream" => create_stream(&streams, &body),
+        "DescribeStreamSummary" => describe_stream_summary(&streams, &body),
+        "ListShards" => list_shards(&streams, &body),
+        "DeleteStream" => delete_stream(&streams, &body),
+        "GetShardIterator" | "GetRecords" | "SubscribeToShard" => Err(Failure::invalid(
+            "the null endpoint stores nothing, so there is nothing to read: run with `enabled = false` under [consumer]",
+        )),
+        _ => Err(Failure::invalid(format!(
+            "the null endpoint answers PutRecord, PutRecords and the stream calls a run needs, not `{target}`"
+        ))),
+    };
+    let (status, body) = match result {
+        Ok(body) => (StatusCode::OK, body),
+        Err(f) => (
+            StatusCode::BAD_REQUEST,
+            serde_json::json!({ "__type": f.kind, "message": f.message }).to_string(),
+        ),
+    };
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/x-amz-json-1.1")],
+        body,
+    )
+        .into_response()
+}
+
+/// A Kinesis error: its type (`__type`) and message.
+struct Failure {
+    kind: &'static str,
+    message: String,
+}
+
+impl Failure {
+    fn invalid(message: impl Into<String>) -> Failure {
+        Failure {
+            kind: "InvalidArgumentException",
+            message: message.into(),
+        }
+    }
+
+    fn not_found(name: &str) -> Failure {
+        Failure {
+            kind: "ResourceNotFoundException",
+            message: format!("Stream {name} under account 000000000000 not found."),
+        }
+    }
+}
+
+type Answer = Result<String, Failure>;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Named<'a> {
+    #[serde(borrow, default)]
+    stream_name: Option<Cow<'a, str>>,
+    #[serde(default)]
+    shard_count: Option<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Record<'a> {
+    // parsed (a string must be there), neither decoded nor kept
+    #[serde(borrow)]
+    #[allow(dead_code)]
+    data: Cow<'a, str>,
+    #[serde(borrow)]
+    partition_key: Cow<'a, str>,
+    #[serde(borrow, default)]
+    explicit_hash_key: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct PutRecordsIn<'a> {
+    #[serde(borrow, default)]
+    stream_name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    records: Vec<Record<'a>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct PutRecordIn<'a> {
+    #[serde(borrow, default)]
+    stream_name: Option<Cow<'a, str>>,
+    #[serde(borrow, flatten)]
+    record: Record<'a>,
+}
+
+fn parse<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, Failure> {
+    serde_json::from_slice(body).map_err(|e| Failure {
+        kind: "SerializationException",
+        message: format!("cannot read the request: {e}"),
+    })
+}
+
+fn name<'a>(stream_name: &'a Option<Cow<'a, str>>) -> Result<&'a str, Failure> {
+    stream_name
+        .as_deref()
+        .ok_or_else(|| Failure::invalid("the null endpoint needs StreamName (not StreamARN)"))
+}
+
+impl Streams {
+    fn get(&self, name: &str) -> Result<Arc<ShardMap>, Failure> {
+        self.by_name
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(name)
+            .cloned()
+            .ok_or_else(|| Failure::not_found(name))
+    }
+
+    /// Appends the acknowledgement of `record` on `map` to `out` (`{"SequenceNumber":..}`).
+    fn acknowledge(
+        &self,
+        map: &ShardMap,
+        record: &Record,
+        out: &mut String,
+    ) -> Result<(), Failure> {
+        let hash = match &record.explicit_hash_key {
+            Some(h) => h.parse::<u128>().map_err(|_| {
+                Failure::invalid(format!("ExplicitHashKey `{h}` is not a 128-bit number"))
+            })?,
+            None => ShardMap::hash_key(&record.partition_key),
+        };
+        let shard = map
+            .shard_of_hash(hash)
+            .map(|i| map.id(i))
+            .ok_or_else(|| Failure::invalid("no shard holds this hash key"))?;
+        let sequence = self.sequence.fetch_add(1, Ordering::Relaxed);
+        let _ = write!(
+            out,
+            r#"{{"SequenceNumber":"{sequence}","ShardId":"{shard}"}}"#
+        );
+        Ok(())
+    }
+}
+
+fn put_records(streams: &Streams, body: &[u8]) -> Answer {
+    let input: PutRecordsIn = parse(body)?;
+    let map = streams.get(name(&input.stream_name)?)?;
+    let mut out = String::with_capacity(32 + input.records.len() * 64);
+    out.push_str(r#"{"FailedRecordCount":0,"EncryptionType":"NONE","Records":["#);
+    for (i, record) in input.records.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        streams.acknowledge(&map, record, &mut out)?;
+    }
+    out.push_str("]}");
+    Ok(out)
+}
+
+fn put_record(streams: &Streams, body: &[u8]) -> Answer {
+    let input: PutRecordIn = parse(body)?;
+    let map = streams.get(name(&input.stream_name)?)?;
+    let mut out = String::with_capacity(80);
+    streams.acknowledge(&map, &input.record, &mut out)?;
+    // {"SequenceNumber":..,"ShardId":..} plus the encryption type
+    out.pop();
+    out.push_str(r#","EncryptionType":"NONE"}"#);
+    Ok(out)
+}
+
+fn create_stream(streams: &Streams, body: &[u8]) -> Answer {
+    let input: Named = parse(body)?;
+    let name = name(&input.stream_name)?;
+    let shards = input.shard_count.unwrap_or(1);
+    if shards == 0 || shards > crate::scenario::limits::MAX_SHARDS {
+        return Err(Failure::invalid(format!(
+            "ShardCount {shards}: give 1 to {}",
+            crate::scenario::limits::MAX_SHARDS
+        )));
+    }
+    let mut by_name = streams.by_name.lock().unwrap_or_else(|p| p.into_inner());
+    if by_name.contains_key(name) {
+        return Err(Failure {
+            kind: "ResourceInUseException",
+            message: format!("Stream {name} under account 000000000000 already exists."),
+        });
+    }
+    by_name.insert(name.to_string(), Arc::new(ShardMap::even(shards)));
+    Ok("{}".into())
+}
+
+fn describe_stream_summary(streams: &Streams, body: &[u8]) -> Answer {
+    let input: Named = parse(body)?;
+    let name = name(&input.stream_name)?;
+    let map = streams.get(name)?;
+    Ok(serde_json::json!({
+        "StreamDescriptionSummary": {
+            "StreamName": name,
+            "StreamARN": format!("arn:aws:kinesis:us-east-1:000000000000:stream/{name}"),
+            "StreamStatus": "ACTIVE",
+            "StreamModeDetails": { "StreamMode": "PROVISIONED" },
+            "RetentionPeriodHours": 24,
+            "StreamCreationTimestamp": 0.0,
+            "EnhancedMonitoring": [{ "ShardLevelMetrics": [] }],
+            "EncryptionType": "NONE",
+            "OpenShardCount": map.len(),
+            "ConsumerCount": 0
+        }
+    })
+    .to_string())
+}
+
+fn list_shards(streams: &Streams, body: &[u8]) -> Answer {
+    let input: Named = parse(body)?;
+    let map = streams.get(name(&input.stream_name)?)?;
+    let shards: Vec<serde_json::Value> = map
+        .entries()
+        .map(|(id, start, end)| {
+            serde_json::json!({
+                "ShardId": id,
+                "HashKeyRange": { "StartingHashKey": start.to_string(), "EndingHashKey": end.to_string() },
+                "SequenceNumberRange": { "StartingSequenceNumber": "0" }
+            })
+        })
+        .collect();
+    Ok(serde_json::json!({ "Shards": shards }).to_string())
+}
+
+fn delete_stream(streams: &Streams, body: &[u8]) -> Answer {
+    let input: Named = parse(body)?;
+    let name = name(&input.stream_name)?;
+    match streams
+        .by_name
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .remove(name)
+    {
+        Some(_) => Ok("{}".into()),
+        None => Err(Failure::not_found(name)),
+    }
+}
