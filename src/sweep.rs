@@ -577,7 +577,7 @@ pub fn step_line(s: &Step) -> String {
 }
 
 /// "1 shard", "4 shards".
-fn count(shards: u32) -> String {
+pub(crate) fn count(shards: u32) -> String {
     if shards == 1 {
         "1 shard".into()
     } else {

@@ -1122,15 +1122,6 @@ fn marker(area: &Area, at: (i32, i32), color: RGBColor, filled: bool) -> anyhow:
     }
 }
 
-/// "1 shard", "4 shards".
-fn shard_count_label(n: u32) -> String {
-    if n == 1 {
-        "1 shard".into()
-    } else {
-        format!("{n} shards")
-    }
-}
-
 /// The dashes of a dashed line through `points` (pixels): `dash` pixels drawn, then `gap`
 /// left out, the pattern running on round the corners.
 fn dashes(points: &[(f64, f64)], dash: f64, gap: f64) -> Vec<[(f64, f64); 2]> {
@@ -1353,7 +1344,7 @@ pub fn sweep(
 
     let mut keys: Vec<Key> = series
         .iter()
-        .map(|s| key(&shard_count_label(s.shards), s.color, Swatch::Line(3)))
+        .map(|s| key(&crate::sweep::count(s.shards), s.color, Swatch::Line(3)))
         .collect();
     keys.push(key("within SLO", INK, Swatch::Marker(true)));
     keys.push(key("SLO breached", INK, Swatch::Marker(false)));
