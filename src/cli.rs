@@ -97,7 +97,8 @@ pub struct RunArgs {
     /// Total duration: phases are scaled to add up to it (e.g. 30s).
     #[arg(long, value_parser = parse_duration_arg)]
     pub duration: Option<Duration>,
-    /// Rates: "2x" multiplies every rate; a number sets the peak rate, others scaled alike.
+    /// Rates: "2x" multiplies every rate; a number sets the peak rate, others scaled alike;
+    /// "max" runs every phase as a closed loop, as fast as the in-flight limit allows.
     #[arg(long, value_parser = parse_rate_arg)]
     pub rate: Option<RateOverride>,
     /// Where report directories go.
@@ -318,6 +319,8 @@ pub enum RateOverride {
     Factor(f64),
     /// Scale every rate so the highest is this many records per second.
     Peak(f64),
+    /// Every phase at `rate = "max"`.
+    Max,
 }
 
 fn parse_size_arg(s: &str) -> Result<u64, String> {
@@ -350,12 +353,15 @@ fn parse_endpoint_arg(s: &str) -> Result<Endpoint, String> {
 }
 
 fn parse_rate_arg(s: &str) -> Result<RateOverride, String> {
+    if s == "max" {
+        return Ok(RateOverride::Max);
+    }
     let (text, factor) = match s.strip_suffix('x') {
         Some(t) => (t, true),
         None => (s, false),
     };
     let v: f64 = text.parse().map_err(|_| {
-        format!("`{s}` is not a rate; use e.g. 5000 (peak records/s) or 2x (multiply)")
+        format!("`{s}` is not a rate; use e.g. 5000 (peak records/s), 2x (multiply) or max")
     })?;
     if !(v > 0.0 && v.is_finite()) {
         return Err(format!("`{s}`: rates must be greater than 0"));
@@ -383,13 +389,21 @@ pub fn apply_overrides(mut s: Scenario, args: &RunArgs) -> anyhow::Result<Scenar
     if let Some(rate) = args.rate {
         let peak = s.peak_rate();
         let factor = match rate {
+            RateOverride::Max => f64::INFINITY,
+            _ if peak == 0.0 => anyhow::bail!(
+                "--rate: every phase runs at rate = \"max\", so there is no rate to scale; leave --rate out"
+            ),
             RateOverride::Factor(f) => f,
             RateOverride::Peak(r) => r / peak,
         };
         for p in &mut s.phase {
-            p.rate = Rate {
-                from: p.rate.from * factor,
-                to: p.rate.to * factor,
+            p.rate = if factor.is_infinite() {
+                Rate::MAX
+            } else {
+                Rate {
+                    from: p.rate.from * factor,
+                    to: p.rate.to * factor,
+                }
             };
         }
     }
@@ -662,7 +676,12 @@ fn size_workload(args: &SizeArgs) -> anyhow::Result<(crate::sizing::Workload, St
     };
     let rate = match (args.rate, &scenario) {
         (Some(r), _) => r,
-        (None, Some(s)) => s.peak_rate(),
+        (None, Some(s)) => match s.max_rate_phase() {
+            Some((key, name)) => anyhow::bail!(
+                "{key} (phase `{name}`) runs at rate = \"max\", which has no rate to size for; give --rate RECORDS_PER_S"
+            ),
+            None => s.peak_rate(),
+        },
         (None, None) => anyhow::bail!("give --rate RECORDS_PER_S (or --scenario FILE)"),
     };
     // the flags alone: a typical 16-character key
@@ -737,7 +756,14 @@ async fn sweep(args: SweepArgs) -> anyhow::Result<i32> {
     } else {
         args.shards.clone()
     };
-    let target = args.target_rate.unwrap_or_else(|| scenario.peak_rate());
+    let target = match (args.target_rate, scenario.max_rate_phase()) {
+        (Some(rate), _) => rate,
+        (None, None) => scenario.peak_rate(),
+        (None, Some((key, name))) => anyhow::bail!(
+            "{}: {key} (phase `{name}`) runs at rate = \"max\", which sets no target to sweep for; give --target-rate RECORDS_PER_S",
+            args.scenario.display()
+        ),
+    };
     // the calculator's capacity per shard count: the start of each search, and shown beside it
     let workload = crate::sweep::calculator(&scenario, target);
     let settings = crate::sweep::SweepSettings {

@@ -1,5 +1,10 @@
 //! The kbench binary: a runtime, the library's CLI, and the exit code.
 
+/// mimalloc rather than the system allocator: records are made on one thread and freed on
+/// another, which glibc's malloc serves slowly (it was ~18% of a closed-loop run's profile).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() {
     tracing_subscriber::fmt()

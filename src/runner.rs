@@ -557,17 +557,16 @@ fn fill_summary(summary: &mut VariantSummary, scenario: &Scenario, run: &RunStat
         .phases
         .iter()
         .zip(&collector.phases)
-        .map(|(plan, stats)| PhaseSummary::of_plan(plan, stats))
+        .enumerate()
+        .map(|(i, (plan, stats))| PhaseSummary::of_plan(plan, schedule.count(i), stats))
         .collect();
     // the total adds up the measured phases (a warm-up between them does not count)
     let measured_phases: Vec<&PhaseSummary> = summary.phases.iter().filter(|p| p.measure).collect();
     let duration: f64 = measured_phases.iter().map(|p| p.duration_s).sum();
     let active: f64 = measured_phases.iter().map(|p| p.active_s).sum();
-    let offered: u64 = schedule
-        .phases
-        .iter()
-        .filter(|p| p.measure)
-        .map(|p| p.count)
+    let offered: u64 = (0..schedule.phases.len())
+        .filter(|&i| schedule.phases[i].measure)
+        .map(|i| schedule.count(i))
         .sum();
     let total = PhaseSummary::new("total", true, duration, active, offered, measured);
     summary.phases.push(total);
@@ -697,11 +696,7 @@ fn shard_warnings(
             hot.shard_id, hot.share_pct, even, hot.peak_records_per_s, hot.throttled
         ));
     }
-    let peak_rate = schedule
-        .phases
-        .iter()
-        .map(|p| p.from.max(p.to))
-        .fold(0.0, f64::max);
+    let peak_rate = schedule.peak_rate();
     // a payload that names its key field decides the keys itself: its skew is not known here
     let top = if scenario.records.payload.keys_itself() {
         0.0
@@ -784,6 +779,8 @@ struct Progress {
 struct ProgressInner {
     multi: MultiProgress,
     bars: Vec<ProgressBar>,
+    /// For each closed-loop phase, its time span (its bar counts milliseconds, not records).
+    closed: Vec<Option<(Duration, Duration)>>,
     started: Mutex<Vec<bool>>,
     /// Set once the producer is done: what the drain is waiting for.
     draining: Mutex<Option<String>>,
@@ -796,21 +793,32 @@ impl Progress {
             return Progress { inner: None };
         }
         let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stdout());
-        let style = ProgressStyle::with_template("{prefix:>14} [{bar:30}] {pos:>8}/{len:8} {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> ");
+        let style = |template: &str| {
+            ProgressStyle::with_template(template)
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> ")
+        };
+        // a fixed rate's bar counts records against the planned count; a closed loop's has no
+        // count in advance, so its bar shows the phase's time and its message the records made
+        let fixed = style("{prefix:>14} [{bar:30}] {pos:>8}/{len:8} {msg}");
+        let closed = style("{prefix:>14} [{bar:30}] {msg}");
         let bars = schedule
             .phases
             .iter()
-            .map(|p| {
+            .enumerate()
+            .map(|(i, p)| {
                 let prefix = match label {
                     Some(l) => format!("{l} {}", p.name),
                     None => p.name.clone(),
                 };
                 let bar = ProgressBar::hidden()
-                    .with_style(style.clone())
+                    .with_style(if p.closed { &closed } else { &fixed }.clone())
                     .with_prefix(prefix);
-                bar.set_length(p.count);
+                bar.set_length(if p.closed {
+                    p.duration.as_millis() as u64
+                } else {
+                    schedule.count(i)
+                });
                 bar
             })
             .collect::<Vec<_>>();
@@ -818,6 +826,11 @@ impl Progress {
             inner: Some(Arc::new(ProgressInner {
                 multi,
                 started: Mutex::new(vec![false; bars.len()]),
+                closed: schedule
+                    .phases
+                    .iter()
+                    .map(|p| p.closed.then_some((p.start, p.duration)))
+                    .collect(),
                 bars,
                 draining: Mutex::new(None),
             })),
@@ -831,8 +844,9 @@ impl Progress {
             .phases
             .iter()
             .rposition(|s| s.counters.scheduled > 0);
-        let producing = current.is_some_and(|c| {
-            collector.phases[c].counters.scheduled < inner.bars[c].length().unwrap_or(0)
+        let producing = current.is_some_and(|c| match inner.closed[c] {
+            Some((start, duration)) => row.elapsed < start + duration,
+            None => collector.phases[c].counters.scheduled < inner.bars[c].length().unwrap_or(0),
         });
         for (i, (bar, total)) in inner.bars.iter().zip(&collector.phases).enumerate() {
             let c = &total.counters;
@@ -844,13 +858,20 @@ impl Progress {
                 let added = inner.multi.add(bar.clone());
                 added.set_draw_target(ProgressDrawTarget::stdout());
             }
-            bar.set_position(c.scheduled);
             let mut msg = format!(
                 "acked {}  throttled {}  gave up {}",
                 c.acknowledged,
                 c.throttled,
                 c.given_up()
             );
+            match inner.closed[i] {
+                Some((start, duration)) => {
+                    let into = row.elapsed.saturating_sub(start).min(duration);
+                    bar.set_position(into.as_millis() as u64);
+                    msg = format!("{:>8} made (rate = max)  {msg}", c.scheduled);
+                }
+                None => bar.set_position(c.scheduled),
+            }
             if Some(i) == current && producing {
                 let secs = row.length.as_secs_f64().max(1e-9);
                 msg = format!(

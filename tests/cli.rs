@@ -65,6 +65,72 @@ fn negative_rate() {
 }
 
 #[test]
+fn rate_max_is_a_whole_phase_and_needs_a_rate_to_size_for() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let max = GOOD.replace("rate = 50", "rate = \"max\"");
+    let path = write(dir.path(), "max.toml", &max);
+    kbench()
+        .arg("validate")
+        .arg(&path)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("rate = \"max\""));
+    rejects(
+        &GOOD.replace("rate = 50", "rate = { from = 10, to = \"max\" }"),
+        10,
+        "phase[1].rate",
+        "use rate = \"max\" for the whole phase",
+    );
+    rejects(
+        &GOOD.replace("rate = 50", "rate = \"fast\""),
+        10,
+        "phase[1].rate",
+        "(or \"max\" for the whole phase)",
+    );
+    // a closed loop sets no rate: sizing and sweeping need one given
+    kbench()
+        .args(["size", "--scenario"])
+        .arg(&path)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("phase[1].rate"))
+        .stderr(predicate::str::contains("give --rate"));
+    let with_slo = write(
+        dir.path(),
+        "slo.toml",
+        &format!("{max}[slo]\nmax_throttled_pct = 1\n"),
+    );
+    kbench()
+        .args(["sweep"])
+        .arg(&with_slo)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("give --target-rate"));
+    // --rate cannot scale what has no rate
+    kbench()
+        .args(["run", "--quiet", "--rate", "2x"])
+        .arg(&path)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "every phase runs at rate = \"max\"",
+        ));
+    // a once-only replay cannot feed a closed loop
+    std::fs::write(dir.path().join("e.ndjson"), "{\"k\": \"a\"}\n").expect("write");
+    let once = write(
+        dir.path(),
+        "once.toml",
+        "[records]\npayload = { file = \"e.ndjson\", key = \"k\", loop = false }\n[[phase]]\nduration = \"1s\"\nrate = \"max\"\n",
+    );
+    kbench()
+        .arg("validate")
+        .arg(&once)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("set loop = true"));
+}
+
+#[test]
 fn batch_of_501() {
     rejects(
         &GOOD.replace("batch_max_records = 100", "batch_max_records = 501"),

@@ -15,7 +15,7 @@ use crate::metrics::seen::SeenSet;
 use crate::scenario::limits::PUT_PAYLOAD_UNIT_BYTES;
 use crate::scenario::{Api, Producer, Records};
 use crate::workload::Generator;
-use crate::workload::schedule::{Arrivals, Schedule};
+use crate::workload::schedule::{Arrivals, Due, Schedule};
 use crate::workload::shardmap::ShardMap;
 use aws_sdk_kinesis::Client;
 use rand::SeedableRng;
@@ -100,32 +100,44 @@ async fn schedule(
         0,
         ctx.shards.clone(),
     );
-    let total = ctx.schedule.total();
     let mut arrivals = Arrivals::new(ctx.schedule.clone(), p.arrival, ctx.seed);
     let mut next: u64 = 0;
     let mut linger_deadline = Instant::now();
     let mut next_record: Option<Record> = None;
+    // the schedule has no records left to make
+    let mut exhausted = false;
+    // when the next record is due, if it is not yet
+    let mut wake = None;
     loop {
         if cancel.is_cancelled() {
             break;
         }
         let now = Instant::now();
         // take every record whose time has come, as far as the batch has room
-        let mut scheduled: Vec<(usize, std::time::Duration)> = Vec::new();
+        let mut scheduled: Vec<(usize, Option<std::time::Duration>)> = Vec::new();
         loop {
-            if next_record.is_none() && next < total {
-                let offset = arrivals.offset(next);
-                let intended = ctx.start + offset;
-                if intended > now {
-                    break;
-                }
-                let phase = ctx.schedule.phase_of(next);
+            if next_record.is_none() && !exhausted {
+                let elapsed = now - ctx.start;
+                // a fixed rate's record has an intended time (and a lag behind it); a closed
+                // loop's record is intended for the moment it is made
+                let (phase, offset, lag) = match arrivals.next(next, elapsed) {
+                    Due::Done => {
+                        exhausted = true;
+                        break;
+                    }
+                    Due::At(_, offset) if offset > elapsed => {
+                        wake = Some(ctx.start + offset);
+                        break;
+                    }
+                    Due::At(phase, offset) => (phase, offset, Some(elapsed - offset)),
+                    Due::Now(phase) => (phase, elapsed, None),
+                };
                 let made = generator.make(next, ctx.start_unix_ns + offset.as_nanos() as u64);
-                scheduled.push((phase, now - intended));
+                scheduled.push((phase, lag));
                 next_record = Some(Record {
                     seq: next,
                     phase,
-                    intended,
+                    intended: ctx.start + offset,
                     key: made.key,
                     explicit_hash_key: made.explicit_hash_key,
                     shard: made.shard,
@@ -153,10 +165,12 @@ async fn schedule(
             for (phase, lag) in scheduled {
                 let stats = buckets.phase(phase);
                 stats.counters.scheduled += 1;
-                stats.lag.record(lag);
+                if let Some(lag) = lag {
+                    stats.lag.record(lag);
+                }
             }
         }
-        let done = next >= total && next_record.is_none();
+        let done = exhausted && next_record.is_none();
         let ready = !batch.is_empty()
             && (batch.is_full() || next_record.is_some() || done || now >= linger_deadline);
         if ready {
@@ -175,12 +189,12 @@ async fn schedule(
             break;
         }
         // sleep until the next record is due or the batch's linger runs out
-        let mut wake = ctx.start + arrivals.offset(next.min(total.saturating_sub(1)));
+        let mut until = wake.take().unwrap_or(now);
         if !batch.is_empty() {
-            wake = wake.min(linger_deadline);
+            until = until.min(linger_deadline);
         }
         tokio::select! {
-            _ = tokio::time::sleep_until(wake.into()) => {}
+            _ = tokio::time::sleep_until(until.into()) => {}
             _ = cancel.cancelled() => {}
         }
     }
@@ -190,7 +204,7 @@ async fn schedule(
     give_up_interrupted(&slot, left);
     // records whose time had come but that a blocked scheduler had not made yet: scheduled,
     // and given up as interrupted, so the accounting covers everything the schedule offered
-    let due = ctx.schedule.due_by(ctx.start.elapsed()).min(total);
+    let due = ctx.schedule.due_by(ctx.start.elapsed());
     if due > next {
         let mut buckets = slot.lock();
         for (phase, n) in ctx.schedule.split_by_phase(next..due) {

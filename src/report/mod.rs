@@ -124,7 +124,8 @@ impl PhaseSummary {
         }
     }
 
-    pub fn of_plan(plan: &PhasePlan, stats: &Stats) -> PhaseSummary {
+    /// `offered`: the records the phase offered (a closed-loop phase's are what it made).
+    pub fn of_plan(plan: &PhasePlan, offered: u64, stats: &Stats) -> PhaseSummary {
         let duration = plan.duration.as_secs_f64();
         // from the first acknowledgement to the last, so that a steady latency does not count
         // against the rate while a backlog (retries running past the phase) does
@@ -132,14 +133,7 @@ impl PhaseSummary {
             (stats.last_ack.saturating_sub(first)).as_secs_f64()
         });
         let active = duration.max(span);
-        Self::new(
-            &plan.name,
-            plan.measure,
-            duration,
-            active,
-            plan.count,
-            stats,
-        )
+        Self::new(&plan.name, plan.measure, duration, active, offered, stats)
     }
 }
 

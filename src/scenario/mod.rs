@@ -248,17 +248,33 @@ impl Serialize for Records {
     }
 }
 
-/// Records per second at the start and end of a phase (equal for a constant rate).
+/// Records per second at the start and end of a phase (equal for a constant rate), or
+/// [`Rate::MAX`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Rate {
     pub from: f64,
     pub to: f64,
 }
 
+impl Rate {
+    /// `rate = "max"`: a closed loop that sends as fast as the in-flight limit allows; the phase
+    /// offers whatever it manages to make in its duration.
+    pub const MAX: Rate = Rate {
+        from: f64::INFINITY,
+        to: f64::INFINITY,
+    };
+
+    pub fn is_max(&self) -> bool {
+        self.from.is_infinite() || self.to.is_infinite()
+    }
+}
+
 impl Serialize for Rate {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
-        if self.from == self.to {
+        if self.is_max() {
+            s.serialize_str("max")
+        } else if self.from == self.to {
             s.serialize_f64(self.from)
         } else {
             let mut m = s.serialize_map(Some(2))?;
@@ -328,12 +344,24 @@ pub struct Report {
 }
 
 impl Scenario {
-    /// The highest rate any phase offers, in records per second.
+    /// The highest rate any fixed-rate phase offers, in records per second (0 when every phase
+    /// runs at `rate = "max"`).
     pub fn peak_rate(&self) -> f64 {
         self.phase
             .iter()
+            .filter(|p| !p.rate.is_max())
             .map(|p| p.rate.from.max(p.rate.to))
             .fold(0.0, f64::max)
+    }
+
+    /// The first phase that runs at `rate = "max"`, as its TOML key and name.
+    pub fn max_rate_phase(&self) -> Option<(String, &str)> {
+        self.phase.iter().position(|p| p.rate.is_max()).map(|i| {
+            (
+                format!("phase[{}].rate", i + 1),
+                self.phase[i].name.as_str(),
+            )
+        })
     }
 
     /// A replay with `loop = false` must have a record for everything the phases offer (checked
@@ -356,6 +384,13 @@ pub fn replay_covers_phases(payload: &Payload, phases: &[Phase]) -> Result<(), S
         ..
     } = payload
     {
+        if let Some(i) = phases.iter().position(|p| p.rate.is_max()) {
+            return Err(format!(
+                "phase[{}] runs at rate = \"max\", which offers as many records as it can make, but the replay file has {} and `loop = false`; set loop = true or give the phase a rate",
+                i + 1,
+                records.len()
+            ));
+        }
         let offered = crate::workload::schedule::Schedule::new(phases).total();
         if offered > records.len() as u64 {
             return Err(format!(

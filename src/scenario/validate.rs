@@ -607,17 +607,23 @@ impl Validator<'_> {
 }
 
 fn parse_rate(v: &toml::Value) -> Result<Rate, String> {
+    if v.as_str() == Some("max") {
+        return Ok(Rate::MAX);
+    }
     let positive = |v: &toml::Value, what: &str| -> Result<f64, String> {
         let r = match v {
             toml::Value::Integer(n) => *n as f64,
             toml::Value::Float(f) => *f,
             toml::Value::String(s) if s == "max" => {
-                return Err(
-                    "rate = \"max\" is not supported yet; give a number of records per second"
-                        .into(),
-                );
+                return Err(format!(
+                    "{what} cannot be \"max\" in a ramp; use rate = \"max\" for the whole phase"
+                ));
             }
-            _ => return Err(format!("{what} must be a number of records per second")),
+            _ => {
+                return Err(format!(
+                    "{what} must be a number of records per second (or \"max\" for the whole phase)"
+                ));
+            }
         };
         if r > MAX_RATE {
             Err(format!(

@@ -167,24 +167,49 @@ impl KeyDist {
         }
     }
 
-    /// Writes the key of record `seq` into `out` (cleared first), so a caller can reuse the buffer.
-    pub fn sample_into<R: Rng>(&self, rng: &mut R, seq: u64, out: &mut String) {
+    /// How many distinct keys the distribution draws from, when it draws from a fixed set
+    /// (what [`KeyDist::sample_into`]'s slots index); None when every record gets its own key.
+    pub fn slots(&self) -> Option<u64> {
+        match self {
+            KeyDist::Uniform { count }
+            | KeyDist::Zipf { count, .. }
+            | KeyDist::Sequential { count } => Some(*count),
+            // the hot key takes the slot after the numbered ones
+            KeyDist::Hot { count, .. } => Some(count + 1),
+            KeyDist::Unique | KeyDist::EvenShards => None,
+        }
+    }
+
+    /// Writes the key of record `seq` into `out` (cleared first), so a caller can reuse the
+    /// buffer. Returns the key's slot among [`KeyDist::slots`] (the same key, the same slot), so
+    /// that per-key work such as hashing can be done once per key.
+    pub fn sample_into<R: Rng>(&self, rng: &mut R, seq: u64, out: &mut String) -> Option<u64> {
         use std::fmt::Write;
         out.clear();
-        let _ = match self {
-            KeyDist::Uniform { count } => write!(out, "k{}", rng.random_range(0..*count)),
-            KeyDist::Zipf { sampler, .. } => write!(out, "k{}", sampler.sample(rng) as u64 - 1),
+        let slot = match self {
+            KeyDist::Uniform { count } => Some(rng.random_range(0..*count)),
+            KeyDist::Zipf { sampler, .. } => Some(sampler.sample(rng) as u64 - 1),
             KeyDist::Hot { fraction, count } => {
                 if rng.random::<f64>() < *fraction {
-                    write!(out, "hot")
-                } else {
-                    write!(out, "k{}", rng.random_range(0..*count))
+                    out.push_str("hot");
+                    return Some(*count);
                 }
+                Some(rng.random_range(0..*count))
             }
-            KeyDist::Sequential { count } => write!(out, "k{}", seq % count),
-            KeyDist::Unique => write!(out, "u{seq}"),
-            KeyDist::EvenShards => write!(out, "s{seq}"),
+            KeyDist::Sequential { count } => Some(seq % count),
+            KeyDist::Unique => {
+                let _ = write!(out, "u{seq}");
+                None
+            }
+            KeyDist::EvenShards => {
+                let _ = write!(out, "s{seq}");
+                None
+            }
         };
+        if let Some(n) = slot {
+            let _ = write!(out, "k{n}");
+        }
+        slot
     }
 }
 

@@ -40,7 +40,16 @@ pub struct Generator {
     shards: Arc<ShardMap>,
     /// Whether a template record without its key field has been reported already.
     warned_key_field: bool,
+    /// The shard of each key slot (see [`crate::workload::keys::KeyDist::slots`]) once hashed,
+    /// so a fixed key set costs one MD5 per key rather than one per record; empty when the
+    /// keys are made per record or there are more than [`MEMO_MAX_KEYS`].
+    shard_memo: Vec<u32>,
 }
+
+/// Key sets up to this size have their shards remembered (4 bytes a key).
+const MEMO_MAX_KEYS: u64 = 1 << 20;
+/// A memo slot whose key has not been hashed yet ([`NO_SHARD`] is a real answer: no map).
+const MEMO_UNKNOWN: u32 = u32::MAX - 1;
 
 impl Generator {
     pub fn new(
@@ -51,10 +60,14 @@ impl Generator {
         shards: Arc<ShardMap>,
     ) -> Generator {
         Generator {
-            records,
             rng: SmallRng::seed_from_u64(seed),
             run_id,
             producer_id,
+            shard_memo: match records.keys.slots() {
+                Some(n) if n <= MEMO_MAX_KEYS => vec![MEMO_UNKNOWN; n as usize],
+                _ => Vec::new(),
+            },
+            records,
             shards,
             warned_key_field: false,
         }
@@ -70,9 +83,11 @@ impl Generator {
         };
         let mut key = String::new();
         let mut data = Vec::new();
+        // the key's slot when it comes from the key distribution
+        let mut slot = None;
         match &self.records.payload {
             Payload::Random => {
-                self.records.keys.sample_into(&mut self.rng, seq, &mut key);
+                slot = self.records.keys.sample_into(&mut self.rng, seq, &mut key);
                 let size = (self.records.size.sample(&mut self.rng) as usize).max(STAMP_LEN);
                 data.resize(size, 0);
                 self.rng.fill_bytes(&mut data[STAMP_LEN..]);
@@ -92,9 +107,9 @@ impl Generator {
                                 "a rendered record has no usable key field `{f}` (record {seq}: {json}); such records get keys from [records] keys"
                             );
                         }
-                        self.records.keys.sample_into(&mut self.rng, seq, &mut key);
+                        slot = self.records.keys.sample_into(&mut self.rng, seq, &mut key);
                     }
-                    None => self.records.keys.sample_into(&mut self.rng, seq, &mut key),
+                    None => slot = self.records.keys.sample_into(&mut self.rng, seq, &mut key),
                 }
                 stamp.prefix_json(&json, &mut data);
             }
@@ -107,12 +122,19 @@ impl Generator {
         let (explicit_hash_key, shard) =
             match self.records.keys.explicit_shard(seq, self.shards.len()) {
                 Some(i) => (Some(self.shards.midpoint(i).to_string()), i as u32),
-                None => (
-                    None,
-                    self.shards
-                        .shard_of_key(&key)
-                        .map_or(NO_SHARD, |i| i as u32),
-                ),
+                None => {
+                    let hash =
+                        |key: &str| self.shards.shard_of_key(key).map_or(NO_SHARD, |i| i as u32);
+                    let shard = match slot.and_then(|s| self.shard_memo.get_mut(s as usize)) {
+                        Some(memo) if *memo != MEMO_UNKNOWN => *memo,
+                        Some(memo) => {
+                            *memo = hash(&key);
+                            *memo
+                        }
+                        None => hash(&key),
+                    };
+                    (None, shard)
+                }
             };
         Made {
             key,
@@ -148,5 +170,42 @@ mod tests {
         assert_eq!(made.data.len(), 64);
         assert_eq!(made.shard, NO_SHARD, "no shard map, no shard");
         assert_eq!(Stamp::read(&made.data).map(|s| s.seq), Some(3));
+    }
+
+    /// The remembered shard of a key is the one its MD5 gives, for every distribution with a
+    /// fixed key set (including the hot key's own slot) and for keys made per record.
+    #[test]
+    fn remembered_shards_match_the_hash() {
+        let map = Arc::new(ShardMap::even(7));
+        for keys in [
+            keys::KeyDist::Uniform { count: 50 },
+            keys::KeyDist::Hot {
+                fraction: 0.5,
+                count: 20,
+            },
+            keys::KeyDist::Sequential { count: 30 },
+            keys::KeyDist::Unique,
+        ] {
+            let mut g = Generator::new(
+                Records {
+                    keys: keys.clone(),
+                    ..records()
+                },
+                9,
+                1,
+                0,
+                map.clone(),
+            );
+            let mut hot = 0;
+            for i in 0..500 {
+                let made = g.make(i, 0);
+                hot += usize::from(made.key == "hot");
+                let expected = map.shard_of_key(&made.key).map(|s| s as u32);
+                assert_eq!(Some(made.shard), expected, "{keys:?}: key {}", made.key);
+            }
+            if matches!(keys, keys::KeyDist::Hot { .. }) {
+                assert!(hot > 100, "the hot key's slot was exercised ({hot})");
+            }
+        }
     }
 }

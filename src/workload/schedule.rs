@@ -8,6 +8,7 @@ use crate::scenario::{Arrival, Phase};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// One phase laid out in time and in record indices.
@@ -17,23 +18,19 @@ pub struct PhasePlan {
     /// Offset of the phase's start from the run's start.
     pub start: Duration,
     pub duration: Duration,
-    /// Rate at the start and at the end of the phase, records per second.
+    /// Rate at the start and at the end of the phase, records per second (fixed-rate phases).
     pub from: f64,
     pub to: f64,
-    /// Index of the phase's first record in the run.
-    pub first: u64,
-    /// Records the phase offers.
-    pub count: u64,
+    /// `rate = "max"`: a closed loop, whose records are due as soon as the producer can take
+    /// them, until the phase's time is over.
+    pub closed: bool,
+    /// Records a fixed-rate phase offers (0 for a closed-loop phase: see [`Schedule::count`]).
+    planned: u64,
     /// Whether the phase counts toward the measured statistics and SLOs.
     pub measure: bool,
 }
 
 impl PhasePlan {
-    /// Offset from the phase start of its `k`-th record (k < count).
-    fn offset_of(&self, k: u64) -> Duration {
-        self.offset_at(k as f64)
-    }
-
     /// Offset from the phase start by which `k` records (a real number) are due at its rate.
     fn offset_at(&self, k: f64) -> Duration {
         let d = self.duration.as_secs_f64();
@@ -47,44 +44,76 @@ impl PhasePlan {
         };
         Duration::from_secs_f64(t.clamp(0.0, d))
     }
+
+    /// When the phase's time is over, as an offset from the run's start.
+    pub fn end(&self) -> Duration {
+        self.start + self.duration
+    }
 }
 
 /// All phases of a run, back to back.
-#[derive(Debug, Clone)]
+///
+/// Record indices run on across phases. A fixed-rate phase's count is known in advance; a
+/// closed-loop phase's is the number its producer has made so far (final once its time is over),
+/// published here so that the consumer and the collector can place every record made.
+#[derive(Debug)]
 pub struct Schedule {
     pub phases: Vec<PhasePlan>,
+    /// Records made so far in each closed-loop phase (0 for the others).
+    made: Vec<AtomicU64>,
 }
 
 impl Schedule {
     pub fn new(phases: &[Phase]) -> Schedule {
         let mut start = Duration::ZERO;
-        let mut first = 0;
         let plans = phases
             .iter()
             .map(|p| {
-                let count =
-                    (p.duration.as_secs_f64() * (p.rate.from + p.rate.to) / 2.0).round() as u64;
+                let closed = p.rate.is_max();
+                let planned = if closed {
+                    0
+                } else {
+                    (p.duration.as_secs_f64() * (p.rate.from + p.rate.to) / 2.0).round() as u64
+                };
                 let plan = PhasePlan {
                     name: p.name.clone(),
                     start,
                     duration: p.duration,
                     from: p.rate.from,
                     to: p.rate.to,
-                    first,
-                    count,
+                    closed,
+                    planned,
                     measure: p.measure,
                 };
                 start += p.duration;
-                first += count;
                 plan
             })
-            .collect();
-        Schedule { phases: plans }
+            .collect::<Vec<_>>();
+        let made = plans.iter().map(|_| AtomicU64::new(0)).collect();
+        Schedule {
+            phases: plans,
+            made,
+        }
     }
 
-    /// Records the whole run offers.
+    /// Records phase `i` offers: planned for a fixed rate, made so far for a closed loop.
+    pub fn count(&self, i: usize) -> u64 {
+        let p = &self.phases[i];
+        if p.closed {
+            self.made[i].load(Ordering::Acquire)
+        } else {
+            p.planned
+        }
+    }
+
+    /// Index of phase `i`'s first record.
+    pub fn first(&self, i: usize) -> u64 {
+        (0..i).map(|j| self.count(j)).sum()
+    }
+
+    /// Records the whole run offers (so far, while a closed-loop phase runs).
     pub fn total(&self) -> u64 {
-        self.phases.iter().map(|p| p.count).sum()
+        self.first(self.phases.len())
     }
 
     /// Length of the whole run.
@@ -92,25 +121,55 @@ impl Schedule {
         self.phases.iter().map(|p| p.duration).sum()
     }
 
-    /// The phase that record `index` belongs to.
+    /// Whether any phase runs a closed loop.
+    pub fn has_closed(&self) -> bool {
+        self.phases.iter().any(|p| p.closed)
+    }
+
+    /// The highest rate a phase offers, records per second: a closed-loop phase's is what it
+    /// made over its duration.
+    pub fn peak_rate(&self) -> f64 {
+        (0..self.phases.len())
+            .map(|i| {
+                let p = &self.phases[i];
+                if p.closed {
+                    self.count(i) as f64 / p.duration.as_secs_f64().max(1e-9)
+                } else {
+                    p.from.max(p.to)
+                }
+            })
+            .fold(0.0, f64::max)
+    }
+
+    /// The phase that record `index` belongs to (among the records made so far).
     pub fn phase_of(&self, index: u64) -> usize {
-        let i = self.phases.partition_point(|p| p.first + p.count <= index);
-        i.min(self.phases.len().saturating_sub(1))
+        let mut end = 0;
+        for i in 0..self.phases.len() {
+            end += self.count(i);
+            if index < end {
+                return i;
+            }
+        }
+        self.phases.len().saturating_sub(1)
     }
 
     /// The phase running at `elapsed` since the run's start (the last one once all are over).
     pub fn phase_at(&self, elapsed: Duration) -> usize {
-        let i = self
-            .phases
-            .partition_point(|p| p.start + p.duration <= elapsed);
+        let i = self.phases.partition_point(|p| p.end() <= elapsed);
         i.min(self.phases.len().saturating_sub(1))
     }
 
-    /// How many records are due by `elapsed` (intended send time at or before it).
+    /// How many records are due by `elapsed` (intended send time at or before it); in a
+    /// closed-loop phase, the records made so far.
     pub fn due_by(&self, elapsed: Duration) -> u64 {
-        let p = &self.phases[self.phase_at(elapsed)];
+        let i = self.phase_at(elapsed);
+        let p = &self.phases[i];
+        let first = self.first(i);
         if elapsed < p.start {
-            return p.first;
+            return first;
+        }
+        if p.closed {
+            return first + self.count(i);
         }
         let t = (elapsed - p.start)
             .as_secs_f64()
@@ -118,27 +177,48 @@ impl Schedule {
         let d = p.duration.as_secs_f64();
         let n = p.from * t + (p.to - p.from) * t * t / (2.0 * d);
         // a small tolerance: a record is due at its own (nanosecond-rounded) intended time
-        p.first + (((n + 1e-6).floor() as u64) + 1).min(p.count)
+        first + (((n + 1e-6).floor() as u64) + 1).min(p.planned)
     }
 
     /// How many of the records in `range` belong to each phase: (phase, count) pairs.
     pub fn split_by_phase(&self, range: std::ops::Range<u64>) -> Vec<(usize, u64)> {
-        self.phases
-            .iter()
-            .enumerate()
-            .filter_map(|(i, p)| {
-                let lo = range.start.max(p.first);
-                let hi = range.end.min(p.first + p.count);
-                (hi > lo).then(|| (i, hi - lo))
-            })
-            .collect()
+        let mut first = 0;
+        let mut out = Vec::new();
+        for i in 0..self.phases.len() {
+            let count = self.count(i);
+            let lo = range.start.max(first);
+            let hi = range.end.min(first + count);
+            if hi > lo {
+                out.push((i, hi - lo));
+            }
+            first += count;
+        }
+        out
     }
 
-    /// Intended send time of record `index`, as an offset from the run's start.
-    pub fn intended_offset(&self, index: u64) -> Duration {
-        let p = &self.phases[self.phase_of(index)];
-        p.start + p.offset_of(index - p.first)
+    /// Intended send time of record `index` of fixed-rate phase `phase`, as an offset from the
+    /// run's start.
+    fn intended_offset_in(&self, phase: usize, index: u64) -> Duration {
+        let p = &self.phases[phase];
+        p.start + p.offset_at((index - self.first(phase)) as f64)
     }
+
+    /// Intended send time of record `index` (of a fixed-rate phase), as an offset from the
+    /// run's start.
+    pub fn intended_offset(&self, index: u64) -> Duration {
+        self.intended_offset_in(self.phase_of(index), index)
+    }
+}
+
+/// When the next record is due, as [`Arrivals::next`] sees it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Due {
+    /// At this offset from the run's start (a fixed-rate phase; it may lie in the past).
+    At(usize, Duration),
+    /// Now: a closed-loop phase is running. Its count includes the record from this call on.
+    Now(usize),
+    /// The run has no more records.
+    Done,
 }
 
 /// Intended send times in record order, for either arrival process.
@@ -152,6 +232,9 @@ pub struct Arrivals {
     schedule: Arc<Schedule>,
     arrival: Arrival,
     seed: u64,
+    /// The phase of the last record asked for, and the index of its first record.
+    cur: usize,
+    cur_first: u64,
     /// The last index asked for and its offset.
     last: Option<(u64, Duration)>,
     /// Poisson state of the current phase: (phase, its seeded RNG, the last sorted uniform draw).
@@ -164,42 +247,81 @@ impl Arrivals {
             schedule,
             arrival,
             seed,
+            cur: 0,
+            cur_first: 0,
             last: None,
             poisson: None,
         }
     }
 
-    /// Intended send time of record `index`, as an offset from the run's start.
-    pub fn offset(&mut self, index: u64) -> Duration {
+    /// When record `index` is due, asked at `elapsed` since the run's start. Calls must come
+    /// with indices in increasing order, each the last one asked for or the one after.
+    ///
+    /// A fixed-rate phase's records are due at their intended times. A closed-loop phase's
+    /// records are due at once from its start until its time is over; each call for a new
+    /// index counts one more record in the phase (the caller makes it).
+    pub fn next(&mut self, index: u64, elapsed: Duration) -> Due {
+        while let Some(p) = self.schedule.phases.get(self.cur) {
+            if p.closed {
+                if elapsed >= p.end() {
+                    self.advance();
+                    continue;
+                }
+                if elapsed < p.start {
+                    return Due::At(self.cur, p.start);
+                }
+                self.schedule.made[self.cur].store(index + 1 - self.cur_first, Ordering::Release);
+                return Due::Now(self.cur);
+            }
+            if index >= self.cur_first + p.planned {
+                self.advance();
+                continue;
+            }
+            return Due::At(self.cur, self.offset(index));
+        }
+        Due::Done
+    }
+
+    /// On to the next phase; the current one's count is final.
+    fn advance(&mut self) {
+        self.cur_first += self.schedule.count(self.cur);
+        self.cur += 1;
+    }
+
+    /// Intended send time of record `index` of the current (fixed-rate) phase.
+    fn offset(&mut self, index: u64) -> Duration {
         if let Some((i, offset)) = self.last
             && i == index
         {
             return offset;
         }
+        let plan = &self.schedule.phases[self.cur];
+        let k = index - self.cur_first;
         let offset = match self.arrival {
-            Arrival::Constant => self.schedule.intended_offset(index),
-            Arrival::Poisson => self.poisson_offset(index),
+            Arrival::Constant => plan.start + plan.offset_at(k as f64),
+            Arrival::Poisson => self.poisson_offset(k),
         };
         self.last = Some((index, offset));
         offset
     }
 
-    fn poisson_offset(&mut self, index: u64) -> Duration {
-        let p_ix = self.schedule.phase_of(index);
+    /// The `k`-th record of the current phase under Poisson arrivals.
+    fn poisson_offset(&mut self, k: u64) -> Duration {
+        let p_ix = self.cur;
         let plan = &self.schedule.phases[p_ix];
         if self.poisson.as_ref().is_none_or(|s| s.0 != p_ix) {
             let phase_seed = self.seed ^ 0x9E37_79B9_7F4A_7C15_u64.wrapping_mul(p_ix as u64 + 1);
             self.poisson = Some((p_ix, SmallRng::seed_from_u64(phase_seed), 0.0));
         }
         let Some((_, rng, last)) = self.poisson.as_mut() else {
-            return self.schedule.intended_offset(index);
+            return plan.start + plan.offset_at(k as f64);
         };
         // the next of the phase's sorted uniform draws: the smallest of the `left` draws still to
         // place, all above the last one
-        let left = plan.count.saturating_sub(index - plan.first).max(1) as f64;
+        let left = plan.planned.saturating_sub(k).max(1) as f64;
         let v = 1.0 - rng.random::<f64>();
         *last = 1.0 - (1.0 - *last) * v.powf(1.0 / left);
-        plan.start + plan.offset_at(*last * plan.count as f64)
+        plan.start + plan.offset_at(*last * plan.planned as f64)
     }
 }
 
@@ -214,6 +336,14 @@ mod tests {
             duration: Duration::from_secs(secs),
             rate: Rate { from, to },
             measure: true,
+        }
+    }
+
+    /// The intended offset of record `i` of a fixed-rate phase.
+    fn at(a: &mut Arrivals, i: u64) -> Duration {
+        match a.next(i, Duration::ZERO) {
+            Due::At(_, offset) => offset,
+            other => panic!("record {i}: {other:?}"),
         }
     }
 
@@ -246,7 +376,7 @@ mod tests {
     #[test]
     fn ramp_down_and_phases_back_to_back() {
         let s = Schedule::new(&[phase(2, 100.0, 100.0), phase(10, 1000.0, 100.0)]);
-        assert_eq!(s.phases[1].first, 200);
+        assert_eq!(s.first(1), 200);
         assert_eq!(s.total(), 200 + 5500);
         assert_eq!(s.phase_of(199), 0);
         assert_eq!(s.phase_of(200), 1);
@@ -266,7 +396,9 @@ mod tests {
             phase(10, 100.0, 100.0),
         ]));
         let mut a = Arrivals::new(s.clone(), Arrival::Poisson, 3);
-        let times: Vec<f64> = (0..s.total()).map(|i| a.offset(i).as_secs_f64()).collect();
+        let times: Vec<f64> = (0..s.total())
+            .map(|i| at(&mut a, i).as_secs_f64())
+            .collect();
         assert!(times.windows(2).all(|w| w[0] <= w[1]), "in order");
         assert!(times[..20_000].iter().all(|&t| t <= 20.0));
         assert!(times[20_000..].iter().all(|&t| (20.0..=30.0).contains(&t)));
@@ -289,9 +421,60 @@ mod tests {
         assert!(gaps[0] < 0.0001 && gaps[gaps.len() - 1] > 0.004);
         // same seed, same times
         let mut again = Arrivals::new(s.clone(), Arrival::Poisson, 3);
-        assert_eq!(again.offset(0).as_secs_f64(), times[0]);
+        assert_eq!(at(&mut again, 0).as_secs_f64(), times[0]);
         let mut constant = Arrivals::new(s, Arrival::Constant, 3);
-        assert_eq!(constant.offset(500), Duration::from_millis(500));
+        assert_eq!(at(&mut constant, 500), Duration::from_millis(500));
+    }
+
+    /// A closed-loop phase between two fixed-rate ones: its records are due at once while its
+    /// time runs, its count is what was made, and the phase after it starts from there.
+    #[test]
+    fn closed_loop_phase_counts_what_was_made() {
+        let s = Arc::new(Schedule::new(&[
+            phase(2, 100.0, 100.0),
+            max_phase(3),
+            phase(1, 50.0, 50.0),
+        ]));
+        assert!(s.has_closed());
+        let mut a = Arrivals::new(s.clone(), Arrival::Constant, 1);
+        let secs = Duration::from_secs_f64;
+        for i in 0..200 {
+            assert!(matches!(a.next(i, secs(1.0)), Due::At(0, _)));
+        }
+        // the fixed phase's records are all made: the closed one waits for its start
+        assert_eq!(a.next(200, secs(1.9)), Due::At(1, secs(2.0)));
+        assert_eq!(s.count(1), 0);
+        assert_eq!(a.next(200, secs(2.0)), Due::Now(1));
+        assert_eq!(s.count(1), 1);
+        for i in 201..1000 {
+            assert_eq!(a.next(i, secs(2.5)), Due::Now(1));
+        }
+        assert_eq!((s.count(1), s.total()), (800, 1050));
+        assert_eq!(s.due_by(secs(3.0)), 1000);
+        assert_eq!(s.phase_of(999), 1);
+        // its time is over: record 1000 is the next phase's first
+        assert_eq!(a.next(1000, secs(5.0)), Due::At(2, secs(5.0)));
+        assert_eq!((s.first(2), s.total()), (1000, 1050));
+        assert_eq!((s.phase_of(999), s.phase_of(1000)), (1, 2));
+        assert_eq!(
+            s.split_by_phase(150..1010),
+            vec![(0, 50), (1, 800), (2, 10)]
+        );
+        assert!((s.peak_rate() - 800.0 / 3.0).abs() < 1e-9);
+        assert_eq!(a.next(1049, secs(5.5)), Due::At(2, secs(5.98)));
+        assert_eq!(a.next(1050, secs(6.1)), Due::Done);
+        // no time left for a closed phase: it makes nothing
+        let late = Arc::new(Schedule::new(&[max_phase(1)]));
+        let mut a = Arrivals::new(late.clone(), Arrival::Poisson, 1);
+        assert_eq!(a.next(0, secs(1.0)), Due::Done);
+        assert_eq!(late.total(), 0);
+    }
+
+    fn max_phase(secs: u64) -> Phase {
+        Phase {
+            rate: Rate::MAX,
+            ..phase(secs, 0.0, 0.0)
+        }
     }
 
     #[test]
