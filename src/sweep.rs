@@ -407,7 +407,6 @@ pub async fn run(
             },
         });
     }
-    write_files(&outcome.dir, &outcome.steps, base)?;
     Ok(outcome)
 }
 

@@ -161,7 +161,8 @@ impl Streams {
             .ok_or_else(|| Failure::not_found(name))
     }
 
-    /// Appends the acknowledgement of `record` on `map` to `out` (`{"SequenceNumber":..}`).
+    /// Appends the fields that acknowledge `record` on `map` to `out`
+    /// (`"SequenceNumber":..,"ShardId":..`, without braces).
     fn acknowledge(
         &self,
         map: &ShardMap,
@@ -179,10 +180,7 @@ impl Streams {
             .map(|i| map.id(i))
             .ok_or_else(|| Failure::invalid("no shard holds this hash key"))?;
         let sequence = self.sequence.fetch_add(1, Ordering::Relaxed);
-        let _ = write!(
-            out,
-            r#"{{"SequenceNumber":"{sequence}","ShardId":"{shard}"}}"#
-        );
+        let _ = write!(out, r#""SequenceNumber":"{sequence}","ShardId":"{shard}""#);
         Ok(())
     }
 }
@@ -196,7 +194,9 @@ fn put_records(streams: &Streams, body: &[u8]) -> Answer {
         if i > 0 {
             out.push(',');
         }
+        out.push('{');
         streams.acknowledge(&map, record, &mut out)?;
+        out.push('}');
     }
     out.push_str("]}");
     Ok(out)
@@ -206,9 +206,8 @@ fn put_record(streams: &Streams, body: &[u8]) -> Answer {
     let input: PutRecordIn = parse(body)?;
     let map = streams.get(name(&input.stream_name)?)?;
     let mut out = String::with_capacity(80);
+    out.push('{');
     streams.acknowledge(&map, &input.record, &mut out)?;
-    // {"SequenceNumber":..,"ShardId":..} plus the encryption type
-    out.pop();
     out.push_str(r#","EncryptionType":"NONE"}"#);
     Ok(out)
 }
