@@ -4,17 +4,33 @@
 #
 #   scripts/bench.sh
 #
-# Builds kbench and examples/bare_put_records in release mode, starts `kbench serve --null` on
-# a free loopback port, runs each measurement, and stops what it started. Only 127.0.0.1 is
-# contacted. Takes about 3 minutes on 2 cores.
+# Builds kbench and examples/bare_put_records in release mode (in cargo's target directory, so
+# CARGO_TARGET_DIR is followed), starts `kbench serve --null` on a free loopback port, runs each
+# measurement, and stops everything it started, also on failure or Ctrl-C. Takes about 3.5
+# minutes on 2 cores; the figures are only meaningful on an otherwise idle machine.
 #
-# Measured so far: P1 (approximated: kbench offered the rate the bare SDK loop just reached,
-# until `rate = "max"` exists; the median of three side-by-side pairs), P2, P3, P5, P6. Not yet:
-# P4 (the embedded endpoint against kinesalite end to end); its row says so.
+# What it measures:
+#   P1  kbench at rate = "max" vs the bare SDK loop (examples/bare_put_records) on the null
+#       endpoint, 500 x 100 B per call, 4 in flight, 5 s each; median of three side-by-side pairs
+#   P2  rate accuracy at 1k, 10k and 100k records/s (null endpoint)
+#   P3  peak RSS at 50k records/s, 60 s against 10 s (null endpoint)
+#   P4  produce + consume end to end: one scenario (4 shards, PutRecords of 500 x 100 B, 4 in
+#       flight, consumer on, rate = "max", 10 s) on the embedded endpoint with --no-limits and
+#       on kinesalite; the same for 5 s on kinesis-mock, for information.
+#   P5  shard-limit fidelity on the embedded endpoint, offered twice the limit
+#   P6  the overhead of a 5 s scenario with its consumer (embedded endpoint)
 #
 # Environment:
-#   KBENCH_BENCH_OUT   where the CSV goes (default results/bench)
+#   needs cargo, python3 and /usr/bin/time; for P4 also node, and npm the first time:
+#   kinesalite 3.3.3 and kinesis-mock 0.6.2 (npm kinesis-local) are installed into the cache
+#   compat.sh uses. Without node, kinesalite and kinesis-mock are skipped and the P4 row says so.
+#   KBENCH_BENCH_OUT     where the CSV goes (default results/bench)
 #   KBENCH_BENCH_KEEP=1  keep the temp folder (logs, reports) even on success
+#   KBENCH_COMPAT_CACHE  where the emulators are installed (default $HOME/.cache/kbench-compat)
+#   CARGO_TARGET_DIR     cargo's target directory (the binaries are run from there)
+#
+# Only 127.0.0.1 is contacted, apart from the npm registry for the emulators' first install
+# (and crates.io if cargo has to fetch anything for the build).
 set -euo pipefail
 
 SCRIPT_NAME=bench
@@ -27,7 +43,8 @@ cd "$repo_root"
 case "${1:-}" in
     "") ;;
     -h | --help)
-        sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+        # the header: from line 2 to the first line that is not a comment
+        sed -n '2,/^[^#]/{/^#/s/^# \{0,1\}//p}' "${BASH_SOURCE[0]}"
         exit 0
         ;;
     *) die "unknown argument '$1' (see --help)" ;;
@@ -35,10 +52,25 @@ esac
 
 require_tools python3=python3 /usr/bin/time=time
 
+# P4's third-party endpoints: they need node, and npm unless they are in the cache already
+p4_skip=""
+if ! have node; then
+    p4_skip="node not found"
+elif ! have npm && ! emulators_installed kinesalite kinesis-mock; then
+    p4_skip="npm not found"
+fi
+if [[ -n $p4_skip ]]; then
+    log "$p4_skip: P4 skips kinesalite and kinesis-mock (install node and npm to measure it)"
+else
+    install_emulators kinesalite kinesis-mock
+fi
+
 log "building (release)"
 cargo build --release --quiet --bin kbench --example bare_put_records
-KBENCH=$repo_root/target/release/kbench
-BARE=$repo_root/target/release/examples/bare_put_records
+target_dir=$(cargo metadata --format-version 1 --no-deps |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+KBENCH=$target_dir/release/kbench
+BARE=$target_dir/release/examples/bare_put_records
 
 work=$(mktemp -d)
 null_pid=""
@@ -50,32 +82,35 @@ cleanup() {
         kill -INT "$null_pid" 2>/dev/null || true
         wait "$null_pid" 2>/dev/null || true
     fi
+    stop_emulators
     finish_work "$work" "$rc" "${KBENCH_BENCH_KEEP:-0}"
     exit "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# the null endpoint, on a free port (retried if the port is taken in between)
+# the null endpoint, on a free port (retried if the process exits: the port can be taken in
+# between)
 for attempt in 1 2 3; do
     port=$(free_port)
     "$KBENCH" serve --null --port "$port" >"$work/null.log" 2>&1 </dev/null &
     null_pid=$!
-    for ((i = 0; i < 100; i++)); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-        kill -0 "$null_pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
+    rc=0
+    wait_port "$null_pid" "$port" 10 || rc=$?
+    ((rc != 0)) || break
     log "the null endpoint did not start on port $port (attempt $attempt)"
+    stop_pid "$null_pid"
     null_pid=""
 done
 [[ -n $null_pid ]] || die "cannot start kbench serve --null"
 NULL_URL=http://127.0.0.1:$port
 log "null endpoint on $NULL_URL"
 
-# scenario NAME RATE SECONDS SHARDS CONSUMER [IN_FLIGHT]: writes $work/NAME.toml
+# scenario NAME RATE SECONDS SHARDS CONSUMER [IN_FLIGHT]: writes $work/NAME.toml; RATE is
+# records/s, or a word such as "max"
 scenario() {
+    local rate=$2
+    [[ $rate =~ ^[0-9]+(\.[0-9]+)?$ ]] || rate="\"$rate\""
     cat >"$work/$1.toml" <<EOF
 name = "$1"
 [target]
@@ -91,7 +126,7 @@ keys = { dist = "uniform", count = 1000 }
 [[phase]]
 name = "run"
 duration = "${3}s"
-rate = $2
+rate = $rate
 [consumer]
 enabled = $5
 EOF
@@ -110,14 +145,14 @@ run() {
     }
 }
 
-log "P1: 3 pairs, side by side: the bare SDK loop for 5 s, then kbench offered the rate it reached (null endpoint, 500 x 100 B, 4 in flight)"
+log "P1: 3 pairs, side by side: the bare SDK loop for 5 s, then kbench at rate = max for 5 s (null endpoint, 500 x 100 B, 4 in flight)"
 for i in 1 2 3; do
     "$BARE" --endpoint "$NULL_URL" --stream bare --batch 500 --record-size 100 --in-flight 4 \
         --duration 5s >"$work/bare-$i.txt"
     bare_rps=$(sed -n 's/^records_per_s=\([0-9]*\).*/\1/p' "$work/bare-$i.txt")
     [[ -n $bare_rps ]] || die "the bare loop printed no rate: $(cat "$work/bare-$i.txt")"
     echo "$bare_rps" >"$work/p1-$i.bare"
-    scenario "p1-$i" "$bare_rps" 5 4 false
+    scenario "p1-$i" max 5 4 false
     run "p1-$i" --endpoint "$NULL_URL"
 done
 
@@ -133,6 +168,24 @@ run p3-10 --endpoint "$NULL_URL"
 scenario p3-60 50000 60 4 false 8
 run p3-60 --endpoint "$NULL_URL"
 
+# P4: the same closed-loop scenario end to end (consumer on) on each endpoint; only the duration
+# differs for kinesis-mock (~1.3k records/s alone), which is informational.
+declare -A P4_SECONDS=([embedded]=10 [kinesalite]=10 [kinesis-mock]=5)
+log "P4: produce + consume end to end, ${P4_SECONDS[embedded]} s on the embedded endpoint (limits off)"
+scenario p4-embedded max "${P4_SECONDS[embedded]}" 4 true 4
+run p4-embedded --no-limits
+if [[ -n $p4_skip ]]; then
+    log "P4: kinesalite and kinesis-mock skipped: $p4_skip"
+else
+    for emulator in kinesalite kinesis-mock; do
+        log "P4: the same on $emulator for ${P4_SECONDS[$emulator]} s"
+        start_emulator "$emulator" "$work" 60
+        scenario "p4-$emulator" max "${P4_SECONDS[$emulator]}" 4 true 4
+        run "p4-$emulator" --endpoint "http://127.0.0.1:$emulator_port"
+        stop_emulators
+    done
+fi
+
 log "P5: 2 shards offered 4,000 records/s, twice their limit, for 10 s (embedded endpoint)"
 scenario p5 4000 10 2 false 16
 run p5
@@ -143,10 +196,10 @@ run p6
 
 mkdir -p "$OUT"
 csv="$OUT/$(date -u +%Y%m%dT%H%M%SZ).csv"
-python3 - "$work" "$csv" <<'PY'
+python3 - "$work" "$csv" "$p4_skip" <<'PY'
 import csv, json, os, sys
 
-work, out = sys.argv[1], sys.argv[2]
+work, out, p4_skip = sys.argv[1], sys.argv[2], sys.argv[3]
 
 def summary(name):
     with open(os.path.join(work, name + ".json")) as f:
@@ -168,8 +221,10 @@ def wall_s(name):
     raise SystemExit(f"no wall time for {name}")
 
 rows = []
+# met: True or False, or a word saying why there is no verdict
 def row(pid, what, figure, reference, ratio, target, met):
-    rows.append([pid, what, figure, reference, ratio, target, "yes" if met else "NO"])
+    rows.append([pid, what, figure, reference, ratio, target,
+                 met if isinstance(met, str) else "yes" if met else "NO"])
 
 # the median of three side-by-side pairs (the machine is noisy)
 pairs = []
@@ -178,7 +233,7 @@ for i in (1, 2, 3):
     pairs.append((summary(f"p1-{i}")[2]["achieved_rps"] / bare, summary(f"p1-{i}")[2]["achieved_rps"], bare))
 pairs.sort()
 ratio, kb, bare = pairs[1]
-row("P1", "kbench offered the bare loop's rate, median of 3 pairs (null endpoint; rate = \"max\" not there yet)",
+row("P1", "kbench at rate = \"max\" vs the bare SDK loop, median of 3 pairs (null endpoint, 500 x 100 B, 4 in flight)",
     f"{kb:,.0f} rec/s (ratios {', '.join(f'{p[0]:.2f}' for p in pairs)})", f"bare SDK loop {bare:,.0f} rec/s",
     f"{ratio:.2f}", ">= 0.80", ratio >= 0.8)
 for r in (1000, 10000, 100000):
@@ -192,8 +247,42 @@ m10, m60 = rss_mb("p3-10"), rss_mb("p3-60")
 row("P3", "peak RSS at 50k rec/s, 60 s run (null endpoint)", f"{m60:.1f} MB",
     f"10 s run {m10:.1f} MB", f"{m60 / m10:.2f}", "<= 100 MB, within 10% of the 10 s run",
     m60 <= 100 and m60 <= m10 * 1.1)
-row("P4", "embedded (limits off) vs kinesalite, end to end", "not measured yet", "-", "-",
-    ">= 5x", False)
+# P4's end-to-end rate: the distinct records of the run the consumer read back
+# (accounting.received) per second of the run (the variant's elapsed_s: from the first send
+# until the drain saw every acknowledged record read back, or gave up). Records are only counted
+# once produced and consumed: a consumer that falls behind stretches the drain and lowers the
+# rate, and records never read back do not count. (phases[].achieved_rps is acknowledgements per
+# second of sending: the producer alone.)
+def e2e(name):
+    _, v, t = summary(name)
+    a = v["accounting"]
+    rate = a["received"] / v["elapsed_s"]
+    detail = (f"{rate:,.0f} rec/s ({a['received']:,} of "
+              f"{a['acknowledged']:,} read back in {v['elapsed_s']:.1f} s, "
+              f"e2e p99 {t['e2e']['p99_ms'] / 1000:.1f} s")
+    if a["lost"]:
+        detail += f", lost {a['lost']:,}"
+    return rate, detail + ")"
+
+emb, emb_detail = e2e("p4-embedded")
+d, _, t = summary("p4-embedded")
+what = (f"produce + consume end to end, {d['shards']} shards, {t['duration_s']:.0f} s: "
+        "embedded (limits off) vs kinesalite")
+if p4_skip:
+    row("P4", what, f"embedded {emb_detail}", f"kinesalite skipped: {p4_skip}", "-", ">= 5x",
+        f"skipped: {p4_skip}")
+    row("P4", "the same on kinesis-mock (information)", "-",
+        f"kinesis-mock skipped: {p4_skip}", "-", "-", f"skipped: {p4_skip}")
+else:
+    kl, kl_detail = e2e("p4-kinesalite")
+    ratio = emb / kl if kl else float("inf")
+    row("P4", what, f"embedded {emb_detail}", f"kinesalite {kl_detail}", f"{ratio:.2f}",
+        ">= 5x", ratio >= 5)
+    km, km_detail = e2e("p4-kinesis-mock")
+    row("P4", f"the same, {summary('p4-kinesis-mock')[2]['duration_s']:.0f} s, on kinesis-mock "
+        "(information): embedded vs kinesis-mock",
+        f"embedded {emb:,.0f} rec/s", f"kinesis-mock {km_detail}",
+        f"{emb / km:.1f}" if km else "-", "-", "information")
 # accepted per shard in the steady intervals: the first and last two intervals with
 # acknowledgements are left out, as the endpoint's one-second windows do not line up with them
 import glob

@@ -69,8 +69,6 @@ for arg in "$@"; do
 done
 [[ $SEED =~ ^[0-9]+$ ]] || { echo "interop: KBENCH_INTEROP_SEED must be a number" >&2; exit 1; }
 
-
-
 # --- install ---------------------------------------------------------------------------------
 
 # What the cache must have been installed for: the pinned packages and this Python's version.
@@ -162,14 +160,7 @@ kbench_pid=""
 
 stop_serve() {
     [[ -n $serve_pid ]] || return 0
-    local i
-    kill -TERM "$serve_pid" 2>/dev/null || true
-    for ((i = 0; i < 50; i++)); do
-        kill -0 "$serve_pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL "$serve_pid" 2>/dev/null || true
-    wait "$serve_pid" 2>/dev/null || true
+    stop_pid "$serve_pid"
     serve_pid=""
 }
 
@@ -188,22 +179,22 @@ cleanup() {
 
 # start_serve: starts `kbench serve --port 0` and waits until it accepts connections; sets $url.
 start_serve() {
-    local out="$work/serve.out" deadline=$((SECONDS + START_TIMEOUT)) port=""
+    local out="$work/serve.out" deadline=$((SECONDS + START_TIMEOUT)) rc=0
     "$KBENCH" serve --port 0 >"$out" 2>"$work/serve.log" </dev/null &
     serve_pid=$!
-    while ((SECONDS < deadline)); do
+    # its first line is its URL, with the port it picked
+    until url=$(head -n 1 "$out" | grep -o 'http://127\.0\.0\.1:[0-9]\+'); do
         kill -0 "$serve_pid" 2>/dev/null || die "kbench serve exited before listening: $(cat "$work/serve.log")"
-        url=$(head -n 1 "$out" | grep -o 'http://127\.0\.0\.1:[0-9]\+' || true)
-        if [[ -n $url ]]; then
-            port=${url##*:}
-            if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-                log "kbench serve listening on $url (pid $serve_pid)"
-                return 0
-            fi
-        fi
+        ((SECONDS < deadline)) ||
+            die "kbench serve printed no URL within ${START_TIMEOUT}s (stdout: $(head -c 300 "$out"))"
         sleep 0.1
     done
-    die "kbench serve did not accept connections within ${START_TIMEOUT}s (stdout: $(head -c 300 "$out"))"
+    wait_port "$serve_pid" "${url##*:}" $((deadline - SECONDS)) || rc=$?
+    case $rc in
+        0) log "kbench serve listening on $url (pid $serve_pid)" ;;
+        2) die "kbench serve exited before listening: $(cat "$work/serve.log")" ;;
+        *) die "kbench serve did not accept connections on $url within ${START_TIMEOUT}s" ;;
+    esac
 }
 
 # --- checks ----------------------------------------------------------------------------------
