@@ -63,7 +63,21 @@ pub async fn run(ctx: ProducerContext, registry: &Registry, cancel: Cancellation
             tokio::spawn(worker.run(rx.clone()))
         })
         .collect();
-    schedule(&ctx, registry.slot(), tx, &cancel).await;
+    // the scheduler gets a thread and timer of its own, so that workers busy with requests and
+    // responses do not delay it: its lateness is the schedule lag every record reports
+    let (slot, sched_cancel, sched_ctx) = (registry.slot(), cancel.clone(), ctx.clone());
+    let scheduler = tokio::task::spawn_blocking(move || {
+        match tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+        {
+            Ok(rt) => rt.block_on(schedule(&sched_ctx, slot, tx, &sched_cancel)),
+            Err(e) => tracing::error!("cannot start the producer's scheduler: {e}"),
+        }
+    });
+    if let Err(e) = scheduler.await {
+        tracing::error!("the producer's scheduler failed: {e}");
+    }
     for w in workers {
         if let Err(e) = w.await {
             tracing::error!(
