@@ -11,7 +11,7 @@
 #
 # What it measures:
 #   P1  kbench at rate = "max" vs the bare SDK loop (examples/bare_put_records) on the null
-#       endpoint, 500 x 100 B per call, 4 in flight, 5 s each; median of three side-by-side pairs
+#       endpoint, 500 x 100 B per call, 4 in flight, 5 s each; median of five side-by-side pairs
 #   P2  rate accuracy at 1k, 10k and 100k records/s (null endpoint)
 #   P3  peak RSS at 50k records/s, 60 s against 10 s (null endpoint)
 #   P4  produce + consume end to end: one scenario (4 shards, PutRecords of 500 x 100 B, 4 in
@@ -145,8 +145,8 @@ run() {
     }
 }
 
-log "P1: 3 pairs, side by side: the bare SDK loop for 5 s, then kbench at rate = max for 5 s (null endpoint, 500 x 100 B, 4 in flight)"
-for i in 1 2 3; do
+log "P1: 5 pairs, side by side: the bare SDK loop for 5 s, then kbench at rate = max for 5 s (null endpoint, 500 x 100 B, 4 in flight)"
+for i in 1 2 3 4 5; do
     "$BARE" --endpoint "$NULL_URL" --stream bare --batch 500 --record-size 100 --in-flight 4 \
         --duration 5s >"$work/bare-$i.txt"
     bare_rps=$(sed -n 's/^records_per_s=\([0-9]*\).*/\1/p' "$work/bare-$i.txt")
@@ -226,14 +226,14 @@ def row(pid, what, figure, reference, ratio, target, met):
     rows.append([pid, what, figure, reference, ratio, target,
                  met if isinstance(met, str) else "yes" if met else "NO"])
 
-# the median of three side-by-side pairs (the machine is noisy)
+# the median of five side-by-side pairs (the machine is noisy)
 pairs = []
-for i in (1, 2, 3):
+for i in (1, 2, 3, 4, 5):
     bare = float(open(os.path.join(work, f"p1-{i}.bare")).read())
     pairs.append((summary(f"p1-{i}")[2]["achieved_rps"] / bare, summary(f"p1-{i}")[2]["achieved_rps"], bare))
 pairs.sort()
-ratio, kb, bare = pairs[1]
-row("P1", "kbench at rate = \"max\" vs the bare SDK loop, median of 3 pairs (null endpoint, 500 x 100 B, 4 in flight)",
+ratio, kb, bare = pairs[2]
+row("P1", "kbench at rate = \"max\" vs the bare SDK loop, median of 5 pairs (null endpoint, 500 x 100 B, 4 in flight)",
     f"{kb:,.0f} rec/s (ratios {', '.join(f'{p[0]:.2f}' for p in pairs)})", f"bare SDK loop {bare:,.0f} rec/s",
     f"{ratio:.2f}", ">= 0.80", ratio >= 0.8)
 for r in (1000, 10000, 100000):

@@ -207,7 +207,8 @@ impl KeyDist {
             }
         };
         if let Some(n) = slot {
-            let _ = write!(out, "k{n}");
+            out.push('k');
+            out.push_str(itoa::Buffer::new().format(n));
         }
         slot
     }

@@ -81,7 +81,8 @@ impl Generator {
             seq,
             intended_unix_ns,
         };
-        let mut key = String::new();
+        // room for the longest numbered key without growing
+        let mut key = String::with_capacity(24);
         let mut data = Vec::new();
         // the key's slot when it comes from the key distribution
         let mut slot = None;
