@@ -79,8 +79,7 @@ cleanup() {
     local rc=$?
     trap - EXIT INT TERM
     if [[ -n $null_pid ]]; then
-        kill -INT "$null_pid" 2>/dev/null || true
-        wait "$null_pid" 2>/dev/null || true
+        stop_pid "$null_pid"
     fi
     stop_emulators
     finish_work "$work" "$rc" "${KBENCH_BENCH_KEEP:-0}"

@@ -59,6 +59,8 @@ pub struct Collector {
     /// Highest acknowledged records/s of each shard in any interval.
     pub shard_peaks: Vec<f64>,
     last: Duration,
+    /// Records due by `last` (none before the run starts).
+    last_due: u64,
 }
 
 impl Collector {
@@ -70,6 +72,7 @@ impl Collector {
             phases,
             shard_peaks: Vec::new(),
             last: Duration::ZERO,
+            last_due: 0,
         }
     }
 
@@ -94,21 +97,19 @@ impl Collector {
                 .name
                 .clone()
         };
-        // nothing is due before the run starts; after that, what the last interval counted
-        let due_before = if self.last.is_zero() {
-            0
-        } else {
-            self.schedule.due_by(self.last)
-        };
+        // what came due since the last interval (a closed-loop phase's due records are those made
+        // so far, whatever the time, so the count is kept rather than asked again)
+        let due = self.schedule.due_by(elapsed);
         let row = Row {
             elapsed,
             phase,
             length: elapsed.saturating_sub(self.last),
-            offered: self.schedule.due_by(elapsed).saturating_sub(due_before),
+            offered: due.saturating_sub(self.last_due),
             stats: interval,
             by_phase,
         };
         self.last = elapsed;
+        self.last_due = due;
         // peaks over whole intervals only: a short final interval would inflate the rate
         let secs = row.length.as_secs_f64();
         if secs >= MIN_PEAK_INTERVAL_S {
@@ -147,6 +148,38 @@ impl Collector {
 mod tests {
     use super::*;
     use crate::scenario::{Phase, Rate};
+
+    /// A closed-loop phase offers, interval by interval, the records made in it.
+    #[test]
+    fn a_closed_loop_phase_offers_what_was_made_each_interval() {
+        use crate::scenario::Arrival;
+        use crate::workload::schedule::{Arrivals, Due};
+        let phase = |secs, rate| Phase {
+            name: "p".into(),
+            duration: Duration::from_secs(secs),
+            rate,
+            measure: true,
+        };
+        let fixed = Rate {
+            from: 100.0,
+            to: 100.0,
+        };
+        let schedule = Arc::new(Schedule::new(&[phase(1, fixed), phase(3, Rate::MAX)]));
+        let mut arrivals = Arrivals::new(schedule.clone(), Arrival::Constant, 1);
+        let mut c = Collector::new(Registry::default(), schedule);
+        assert_eq!(c.collect(Duration::from_secs(1)).offered, 100);
+        // the scheduler makes 700 records in the second second, then 300 in the third
+        let make = |a: &mut Arrivals, range: std::ops::Range<u64>, at: f64| {
+            for i in range {
+                assert_eq!(a.next(i, Duration::from_secs_f64(at)), Due::Now(1));
+            }
+        };
+        make(&mut arrivals, 100..800, 1.5);
+        assert_eq!(c.collect(Duration::from_secs(2)).offered, 700);
+        make(&mut arrivals, 800..1100, 2.5);
+        assert_eq!(c.collect(Duration::from_secs(3)).offered, 300);
+        assert_eq!(c.collect(Duration::from_secs(4)).offered, 0);
+    }
 
     #[test]
     fn buckets_land_in_their_phase_and_in_the_row() {

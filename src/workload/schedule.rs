@@ -198,6 +198,7 @@ impl Schedule {
 
     /// Intended send time of record `index` of fixed-rate phase `phase`, as an offset from the
     /// run's start.
+    #[cfg(test)]
     fn intended_offset_in(&self, phase: usize, index: u64) -> Duration {
         let p = &self.phases[phase];
         p.start + p.offset_at((index - self.first(phase)) as f64)
@@ -205,6 +206,7 @@ impl Schedule {
 
     /// Intended send time of record `index` (of a fixed-rate phase), as an offset from the
     /// run's start.
+    #[cfg(test)]
     pub fn intended_offset(&self, index: u64) -> Duration {
         self.intended_offset_in(self.phase_of(index), index)
     }
@@ -255,7 +257,8 @@ impl Arrivals {
     }
 
     /// When record `index` is due, asked at `elapsed` since the run's start. Calls must come
-    /// with indices in increasing order, each the last one asked for or the one after.
+    /// with indices in increasing order, each the last one asked for or the one after; an index
+    /// that was answered `Now` is made by the caller and not asked for again.
     ///
     /// A fixed-rate phase's records are due at their intended times. A closed-loop phase's
     /// records are due at once from its start until its time is over; each call for a new
