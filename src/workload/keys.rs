@@ -184,32 +184,31 @@ impl KeyDist {
     /// buffer. Returns the key's slot among [`KeyDist::slots`] (the same key, the same slot), so
     /// that per-key work such as hashing can be done once per key.
     pub fn sample_into<R: Rng>(&self, rng: &mut R, seq: u64, out: &mut String) -> Option<u64> {
-        use std::fmt::Write;
         out.clear();
-        let slot = match self {
-            KeyDist::Uniform { count } => Some(rng.random_range(0..*count)),
-            KeyDist::Zipf { sampler, .. } => Some(sampler.sample(rng) as u64 - 1),
+        // a numbered key: its prefix, its number, and its slot when the set is fixed
+        let (prefix, n, slot) = match self {
+            KeyDist::Uniform { count } => {
+                let n = rng.random_range(0..*count);
+                ('k', n, Some(n))
+            }
+            KeyDist::Zipf { sampler, .. } => {
+                let n = sampler.sample(rng) as u64 - 1;
+                ('k', n, Some(n))
+            }
             KeyDist::Hot { fraction, count } => {
                 if rng.random::<f64>() < *fraction {
                     out.push_str("hot");
                     return Some(*count);
                 }
-                Some(rng.random_range(0..*count))
+                let n = rng.random_range(0..*count);
+                ('k', n, Some(n))
             }
-            KeyDist::Sequential { count } => Some(seq % count),
-            KeyDist::Unique => {
-                let _ = write!(out, "u{seq}");
-                None
-            }
-            KeyDist::EvenShards => {
-                let _ = write!(out, "s{seq}");
-                None
-            }
+            KeyDist::Sequential { count } => ('k', seq % count, Some(seq % count)),
+            KeyDist::Unique => ('u', seq, None),
+            KeyDist::EvenShards => ('s', seq, None),
         };
-        if let Some(n) = slot {
-            out.push('k');
-            out.push_str(itoa::Buffer::new().format(n));
-        }
+        out.push(prefix);
+        out.push_str(itoa::Buffer::new().format(n));
         slot
     }
 }

@@ -196,19 +196,13 @@ impl Schedule {
         out
     }
 
-    /// Intended send time of record `index` of fixed-rate phase `phase`, as an offset from the
-    /// run's start.
-    #[cfg(test)]
-    fn intended_offset_in(&self, phase: usize, index: u64) -> Duration {
-        let p = &self.phases[phase];
-        p.start + p.offset_at((index - self.first(phase)) as f64)
-    }
-
     /// Intended send time of record `index` (of a fixed-rate phase), as an offset from the
     /// run's start.
     #[cfg(test)]
     pub fn intended_offset(&self, index: u64) -> Duration {
-        self.intended_offset_in(self.phase_of(index), index)
+        let phase = self.phase_of(index);
+        let p = &self.phases[phase];
+        p.start + p.offset_at((index - self.first(phase)) as f64)
     }
 }
 
