@@ -678,7 +678,11 @@ fn size_workload(args: &SizeArgs) -> anyhow::Result<(crate::sizing::Workload, St
         (Some(r), _) => r,
         (None, Some(s)) => match s.max_rate_phase() {
             Some((key, name)) => anyhow::bail!(
-                "{key} (phase `{name}`) runs at rate = \"max\", which has no rate to size for; give --rate RECORDS_PER_S"
+                "{}: {key} (phase `{name}`) runs at rate = \"max\", which has no rate to size for; give --rate RECORDS_PER_S",
+                args.scenario
+                    .as_deref()
+                    .unwrap_or(std::path::Path::new("-"))
+                    .display()
             ),
             None => s.peak_rate(),
         },

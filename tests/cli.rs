@@ -93,7 +93,10 @@ fn rate_max_is_a_whole_phase_and_needs_a_rate_to_size_for() {
         .arg(&path)
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("phase[1].rate"))
+        .stderr(predicate::str::contains(format!(
+            "{}: phase[1].rate",
+            path.display()
+        )))
         .stderr(predicate::str::contains("give --rate"));
     let with_slo = write(
         dir.path(),
