@@ -1,11 +1,12 @@
 //! The command line: clap definitions and the dispatch to the library.
 
-use crate::endpoint::embedded::{Embedded, EmbeddedOptions};
-use crate::report::load::{self, ReportData};
-use crate::report::regression::{self, RunComparison, Thresholds};
-use crate::report::{RunReport, summary};
-use crate::runner::{self, RunSettings};
-use crate::scenario::{self, Endpoint, Rate, Scenario, units};
+use crate::endpoint::embedded::EmbeddedOptions;
+use crate::report::regression;
+use crate::run::command::RunCommand;
+use crate::scenario::overrides::{Overrides, RateOverride};
+use crate::scenario::{self, Endpoint, units};
+use crate::sizing::command::SizeRequest;
+use crate::sweep::command::SweepCommand;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use std::io::IsTerminal;
@@ -13,11 +14,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
-/// Exit codes.
-pub const EXIT_OK: i32 = 0;
-pub const EXIT_ERROR: i32 = 1;
-pub const EXIT_BREACH: i32 = 2;
-pub const EXIT_INTERRUPTED: i32 = 130;
+mod parse;
+
+pub use crate::console::{EXIT_BREACH, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK};
+use parse::*;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -157,15 +157,6 @@ pub struct SweepArgs {
     pub embedded: EmbeddedArgs,
 }
 
-fn parse_precision(s: &str) -> Result<f64, String> {
-    match s.trim_end_matches('%').trim().parse::<f64>() {
-        Ok(v) if v > 0.0 && v <= 50.0 => Ok(v / 100.0),
-        _ => Err(format!(
-            "`{s}`: give a percentage above 0% and at most 50%, e.g. 2%"
-        )),
-    }
-}
-
 /// Where a run goes and how its records are drawn: flags of `run` and `sweep`.
 #[derive(Debug, clap::Args)]
 pub struct TargetArgs {
@@ -184,19 +175,14 @@ pub struct TargetArgs {
 }
 
 impl TargetArgs {
-    /// Applies the flags given to a validated scenario.
-    fn apply(&self, s: &mut Scenario) {
-        if let Some(e) = &self.endpoint {
-            s.target.endpoint = e.clone();
-        }
-        if let Some(r) = &self.region {
-            s.target.region = Some(r.clone());
-        }
-        if let Some(stream) = &self.stream {
-            s.target.stream = stream.clone();
-        }
-        if let Some(seed) = self.seed {
-            s.seed = seed;
+    /// The flags given, as changes to the scenario.
+    fn overrides(&self) -> Overrides {
+        Overrides {
+            endpoint: self.endpoint.clone(),
+            region: self.region.clone(),
+            stream: self.stream.clone(),
+            seed: self.seed,
+            ..Overrides::default()
         }
     }
 }
@@ -242,56 +228,6 @@ pub struct SizeArgs {
     pub price_on_demand_out: Option<f64>,
 }
 
-fn parse_price(s: &str) -> Result<f64, String> {
-    match s.trim_start_matches('$').parse::<f64>() {
-        Ok(v) if v >= 0.0 && v.is_finite() => Ok(v),
-        _ => Err(format!("`{s}`: give a price in US dollars, e.g. 0.015")),
-    }
-}
-
-fn parse_positive_rate(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(v) if v > 0.0 && v.is_finite() => Ok(v),
-        _ => Err(format!("`{s}`: give a number greater than 0")),
-    }
-}
-
-/// Records per second: above 0, at most the most kbench offers.
-fn parse_records_rate(s: &str) -> Result<f64, String> {
-    let max = crate::scenario::limits::MAX_RATE;
-    match parse_positive_rate(s)? {
-        v if v <= max => Ok(v),
-        _ => Err(format!(
-            "`{s}`: rates go up to {} records/s",
-            crate::report::html::count(max as u64)
-        )),
-    }
-}
-
-fn parse_record_size(s: &str) -> Result<u64, String> {
-    match units::parse_size(s)? {
-        0 => Err(format!("`{s}`: a record has at least 1 byte")),
-        n if n > crate::scenario::limits::MAX_RECORD_BYTES => Err(format!(
-            "`{s}`: a Kinesis record holds at most 1 MiB (data and partition key)"
-        )),
-        n => Ok(n),
-    }
-}
-
-/// `20%`, `20` or `0.2`-free: a percentage from 0 to 1000, as a fraction.
-fn parse_headroom(s: &str) -> Result<f64, String> {
-    let v: f64 = s
-        .trim_end_matches('%')
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{s}` is not a percentage; use e.g. 20%"))?;
-    if (0.0..=1000.0).contains(&v) {
-        Ok(v / 100.0)
-    } else {
-        Err(format!("`{s}`: headroom goes from 0% to 1000%"))
-    }
-}
-
 #[derive(Debug, clap::Args)]
 pub struct CompareArgs {
     /// The baseline report directory.
@@ -312,109 +248,75 @@ pub struct LimitArgs {
     pub max_regression: Vec<regression::Threshold>,
 }
 
-/// How `--rate` changes the scenario's rates.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum RateOverride {
-    /// Multiply every rate.
-    Factor(f64),
-    /// Scale every rate so the highest is this many records per second.
-    Peak(f64),
-    /// Every phase at `rate = "max"`.
-    Max,
-}
-
-fn parse_size_arg(s: &str) -> Result<u64, String> {
-    units::parse_size(s)
-}
-
-fn parse_duration_arg(s: &str) -> Result<Duration, String> {
-    let d = units::parse_duration(s)?;
-    if d.is_zero() {
-        Err("the duration must be longer than 0s".into())
-    } else {
-        Ok(d)
-    }
-}
-
-fn parse_stream_arg(s: &str) -> Result<String, String> {
-    scenario::validate::check_stream_name(s).map(|_| s.to_string())
-}
-
-fn parse_shards_arg(s: &str) -> Result<u32, String> {
-    let max = crate::scenario::limits::MAX_SHARDS;
-    match s.parse::<u32>() {
-        Ok(n) if (1..=max).contains(&n) => Ok(n),
-        _ => Err(format!("`{s}`: give a number of shards from 1 to {max}")),
-    }
-}
-
-fn parse_endpoint_arg(s: &str) -> Result<Endpoint, String> {
-    Endpoint::parse(s)
-}
-
-fn parse_rate_arg(s: &str) -> Result<RateOverride, String> {
-    if s == "max" {
-        return Ok(RateOverride::Max);
-    }
-    let (text, factor) = match s.strip_suffix('x') {
-        Some(t) => (t, true),
-        None => (s, false),
-    };
-    let v: f64 = text.parse().map_err(|_| {
-        format!("`{s}` is not a rate; use e.g. 5000 (peak records/s), 2x (multiply) or max")
-    })?;
-    if !(v > 0.0 && v.is_finite()) {
-        return Err(format!("`{s}`: rates must be greater than 0"));
-    }
-    Ok(if factor {
-        RateOverride::Factor(v)
-    } else {
-        RateOverride::Peak(v)
-    })
-}
-
-/// Applies `run`'s flags to a validated scenario.
-pub fn apply_overrides(mut s: Scenario, args: &RunArgs) -> anyhow::Result<Scenario> {
-    args.target.apply(&mut s);
-    if let Some(n) = args.shards {
-        s.target.shards = n;
-    }
-    if let Some(total) = args.duration {
-        let current: Duration = s.phase.iter().map(|p| p.duration).sum();
-        let factor = total.as_secs_f64() / current.as_secs_f64();
-        for p in &mut s.phase {
-            p.duration = p.duration.mul_f64(factor);
+impl RunArgs {
+    /// The flags that change the scenario.
+    fn overrides(&self) -> Overrides {
+        Overrides {
+            shards: self.shards,
+            duration: self.duration,
+            rate: self.rate,
+            ..self.target.overrides()
         }
     }
-    if let Some(rate) = args.rate {
-        let peak = s.peak_rate();
-        let factor = match rate {
-            RateOverride::Max => f64::INFINITY,
-            _ if peak == 0.0 => anyhow::bail!(
-                "--rate: every phase runs at rate = \"max\", so there is no rate to scale; leave --rate out"
-            ),
-            RateOverride::Factor(f) => f,
-            RateOverride::Peak(r) => r / peak,
-        };
-        for p in &mut s.phase {
-            p.rate = if factor.is_infinite() {
-                Rate::MAX
-            } else {
-                Rate {
-                    from: p.rate.from * factor,
-                    to: p.rate.to * factor,
-                }
-            };
+
+    fn command(&self) -> RunCommand {
+        RunCommand {
+            scenario: self.scenario.clone(),
+            overrides: self.overrides(),
+            out: self.out.clone(),
+            progress: !self.quiet && std::io::stdout().is_terminal(),
+            json: self.json,
+            baseline: self.baseline.clone(),
+            max_regression: self.limits.max_regression.clone(),
+            embedded: self.embedded.options(),
         }
     }
-    Ok(s)
 }
 
-/// Prints a line to stdout; a closed pipe (`kbench serve | head -1`) is not an error.
-fn out(text: &str) {
-    use std::io::Write;
-    let mut stdout = std::io::stdout().lock();
-    let _ = writeln!(stdout, "{text}").and_then(|_| stdout.flush());
+impl SweepArgs {
+    fn command(&self) -> SweepCommand {
+        SweepCommand {
+            scenario: self.scenario.clone(),
+            overrides: self.target.overrides(),
+            api: self.api.clone(),
+            target_rate: self.target_rate,
+            settings: crate::sweep::SweepSettings {
+                shard_counts: self.shards.clone(),
+                start: self.start,
+                warmup: self.warmup,
+                measure: self.measure,
+                precision: self.precision,
+                max_steps: self.max_steps,
+                run: crate::run::RunSettings {
+                    out: self.out.clone(),
+                    progress: false,
+                    embedded: self.embedded.options(),
+                },
+            },
+        }
+    }
+}
+
+impl SizeArgs {
+    fn request(&self) -> SizeRequest {
+        let d = crate::sizing::Prices::default();
+        SizeRequest {
+            scenario: self.scenario.clone(),
+            rate: self.rate,
+            record_size: self.record_size,
+            polling_consumers: self.polling_consumers,
+            poll_rate: self.poll_rate,
+            efo_consumers: self.efo_consumers,
+            headroom: self.headroom,
+            prices: crate::sizing::Prices {
+                shard_hour: self.price_shard_hour.unwrap_or(d.shard_hour),
+                put_units_million: self.price_put_units.unwrap_or(d.put_units_million),
+                on_demand_stream_hour: self.price_on_demand_hour.unwrap_or(d.on_demand_stream_hour),
+                on_demand_gb_in: self.price_on_demand_in.unwrap_or(d.on_demand_gb_in),
+                on_demand_gb_out: self.price_on_demand_out.unwrap_or(d.on_demand_gb_out),
+            },
+        }
+    }
 }
 
 /// Parses the command line, runs it, and returns the process exit code.
@@ -440,65 +342,31 @@ pub async fn main() -> i32 {
 
 async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
-        Command::Validate { files } => Ok(validate(&files)),
+        Command::Validate { files } => Ok(scenario::command::validate(&files)),
         Command::Serve {
             port,
             null,
             embedded,
-        } => serve(port, null, embedded.options()).await,
-        Command::Run(args) => run(args).await,
-        Command::Compare(args) => compare(&args),
-        Command::Report { dir } => report(&dir),
-        Command::Size(args) => size(&args),
-        Command::Sweep(args) => sweep(args).await,
-    }
-}
-
-fn validate(files: &[PathBuf]) -> i32 {
-    let mut code = EXIT_OK;
-    for f in files {
-        match scenario::load(f) {
-            Ok(s) => {
-                out(&format!("# {}: ok\n{}", f.display(), s.to_toml()));
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                code = EXIT_ERROR;
-            }
+        } => {
+            let ctrl_c = async {
+                tokio::signal::ctrl_c()
+                    .await
+                    .context("cannot listen for Ctrl-C")
+            };
+            crate::endpoint::serve::serve(port, null, &embedded.options(), ctrl_c).await
+        }
+        Command::Run(args) => {
+            crate::run::command::execute(&args.command(), cancel_on_ctrl_c()).await
+        }
+        Command::Compare(args) => {
+            crate::report::command::compare(&args.a, &args.b, &args.limits.max_regression)
+        }
+        Command::Report { dir } => crate::report::command::report(&dir),
+        Command::Size(args) => crate::sizing::command::size(&args.request()),
+        Command::Sweep(args) => {
+            crate::sweep::command::execute(&args.command(), cancel_on_ctrl_c()).await
         }
     }
-    code
-}
-
-async fn serve(port: u16, null: bool, options: EmbeddedOptions) -> anyhow::Result<i32> {
-    let server = if null {
-        Embedded::start_null(port).await?
-    } else {
-        Embedded::start(port, &options).await?
-    };
-    let url = server.url();
-    if null {
-        out(&format!(
-            "kbench: null Kinesis endpoint on {url}: PutRecord and PutRecords acknowledged, nothing stored, no reads; Ctrl-C stops it"
-        ));
-        out(&format!(
-            "  try: kbench run SCENARIO --endpoint {url} (with `enabled = false` under [consumer])"
-        ));
-    } else {
-        out(&format!(
-            "kbench: embedded Kinesis endpoint on {url} (shard limits {}, keeps at most {}); Ctrl-C stops it",
-            if options.enforce_limits { "on" } else { "off" },
-            units::format_size(options.max_retained_bytes)
-        ));
-        out(&format!(
-            "  try: aws kinesis list-streams --endpoint-url {url} --region us-east-1"
-        ));
-    }
-    tokio::signal::ctrl_c()
-        .await
-        .context("cannot listen for Ctrl-C")?;
-    server.shutdown().await;
-    Ok(EXIT_OK)
 }
 
 /// A token cancelled by the first Ctrl-C (stop, drain briefly, write the report); a second
@@ -520,342 +388,14 @@ fn cancel_on_ctrl_c() -> CancellationToken {
     cancel
 }
 
-async fn run(args: RunArgs) -> anyhow::Result<i32> {
-    let scenario = scenario::load(&args.scenario)?;
-    let scenario = apply_overrides(scenario, &args)?;
-    scenario
-        .check_replay_length()
-        .map_err(|e| anyhow::anyhow!("{}: `records.payload`: {e}", args.scenario.display()))?;
-    if args.baseline.is_none() && !args.limits.max_regression.is_empty() {
-        anyhow::bail!(
-            "--max-regression needs --baseline RUN_DIR (the report directory to compare with)"
-        );
-    }
-    // a bad baseline is bad input: say so before the run, not after it
-    let baseline = match &args.baseline {
-        Some(dir) => {
-            let base =
-                load::load_summary(dir).with_context(|| format!("--baseline {}", dir.display()))?;
-            let apis: Vec<&str> = scenario.producer.apis.iter().map(|a| a.name()).collect();
-            if !base.variants.iter().any(|v| apis.contains(&v.api.as_str())) {
-                anyhow::bail!(
-                    "--baseline {}: that run has no API variant of this scenario (it ran {}, this scenario runs {}): nothing to compare",
-                    dir.display(),
-                    base.apis(),
-                    apis.join(", ")
-                );
-            }
-            Some(base)
-        }
-        None => None,
-    };
-    let settings = RunSettings {
-        out: args.out.clone(),
-        progress: !args.quiet && !args.json && std::io::stdout().is_terminal(),
-        embedded: args.embedded.options(),
-    };
-    let outcome = runner::run(&scenario, &settings, cancel_on_ctrl_c()).await?;
-    let dir = outcome.dir.display().to_string();
-    if args.json {
-        let report = RunReport {
-            summary: &outcome.summary,
-            scenario: &scenario,
-            measured: &[],
-        };
-        out(&crate::report::json::summary_json(&report)?);
-    } else {
-        out(summary::render(&outcome.summary, &dir).trim_end());
-    }
-    // errors from here on are reported, and the exit code still says the most important thing:
-    // interrupted (130), then an error (1), then an SLO breach or a regression (2)
-    let mut failed = false;
-    let mut worse_than_baseline = false;
-    if let (Some(base), Some(base_dir)) = (&baseline, &args.baseline) {
-        match against_baseline(base, base_dir, &outcome.summary, &outcome.dir, &args) {
-            Ok(regressed) => worse_than_baseline = regressed,
-            Err(e) => {
-                eprintln!("error: --baseline {}: {e:#}", base_dir.display());
-                failed = true;
-            }
-        }
-    }
-    // after baseline.txt, so report.html shows the comparison
-    if let Err(e) = ReportData::load(&outcome.dir).and_then(|d| crate::report::write_visuals(&d)) {
-        eprintln!("error: no charts or report.html: {e:#}");
-        failed = true;
-    }
-    if outcome.interrupted {
-        return Ok(EXIT_INTERRUPTED);
-    }
-    if outcome.summary.slo_breached() {
-        let several = outcome.summary.variants.len() > 1;
-        let breached: Vec<String> = outcome
-            .summary
-            .variants
-            .iter()
-            .flat_map(|v| v.slo.iter().map(move |s| (v, s)))
-            .filter(|(_, s)| !s.passed)
-            .map(|(v, s)| {
-                let name = if several {
-                    format!("{} {}", v.api, s.name)
-                } else {
-                    s.name.clone()
-                };
-                format!("{name} = {} (limit {})", s.actual, s.threshold)
-            })
-            .collect();
-        eprintln!("SLO breached: {}", breached.join(", "));
-        return Ok(if failed { EXIT_ERROR } else { EXIT_BREACH });
-    }
-    Ok(if failed {
-        EXIT_ERROR
-    } else if worse_than_baseline {
-        EXIT_BREACH
-    } else {
-        EXIT_OK
-    })
-}
-
-/// Compares the finished run with the baseline, prints the table and keeps it as baseline.txt.
-/// Returns whether it regressed.
-fn against_baseline(
-    base: &crate::report::RunSummary,
-    base_dir: &std::path::Path,
-    run: &crate::report::RunSummary,
-    run_dir: &std::path::Path,
-    args: &RunArgs,
-) -> anyhow::Result<bool> {
-    let c = RunComparison::of(base, run, &Thresholds::new(&args.limits.max_regression))?;
-    let text = c.render(
-        &base_dir.display().to_string(),
-        &run_dir.display().to_string(),
-    );
-    crate::report::write_atomically(&run_dir.join("baseline.txt"), text.as_bytes())?;
-    if args.json {
-        eprintln!("{}", text.trim_end());
-    } else {
-        out(&format!(
-            "\ncompared with the baseline\n{}",
-            text.trim_end()
-        ));
-    }
-    let regressed = c.regressions().next().is_some();
-    if regressed {
-        eprintln!("baseline: {}", c.verdict());
-    }
-    Ok(regressed)
-}
-
-fn compare(args: &CompareArgs) -> anyhow::Result<i32> {
-    let a = load::load_summary(&args.a)?;
-    let b = load::load_summary(&args.b)?;
-    let thresholds = Thresholds::new(&args.limits.max_regression);
-    let c = RunComparison::of(&a, &b, &thresholds)?;
-    out(c
-        .render(&args.a.display().to_string(), &args.b.display().to_string())
-        .trim_end());
-    Ok(if c.regressions().next().is_some() {
-        EXIT_BREACH
-    } else {
-        EXIT_OK
-    })
-}
-
-fn report(dir: &std::path::Path) -> anyhow::Result<i32> {
-    let data = ReportData::load(dir)?;
-    crate::report::write_visuals(&data)?;
-    out(summary::render(&data.summary, &dir.display().to_string()).trim_end());
-    Ok(EXIT_OK)
-}
-
-/// The workload `kbench size` sizes, from the flags and/or a scenario.
-fn size_workload(args: &SizeArgs) -> anyhow::Result<(crate::sizing::Workload, String)> {
-    let scenario = match &args.scenario {
-        Some(path) => Some(scenario::load(path)?),
-        None => None,
-    };
-    let rate = match (args.rate, &scenario) {
-        (Some(r), _) => r,
-        (None, Some(s)) => match s.max_rate_phase() {
-            Some((key, name)) => anyhow::bail!(
-                "{}: {key} (phase `{name}`) runs at rate = \"max\", which has no rate to size for; give --rate RECORDS_PER_S",
-                args.scenario
-                    .as_deref()
-                    .unwrap_or(std::path::Path::new("-"))
-                    .display()
-            ),
-            None => s.peak_rate(),
-        },
-        (None, None) => anyhow::bail!("give --rate RECORDS_PER_S (or --scenario FILE)"),
-    };
-    // the flags alone: a typical 16-character key
-    let (key_bytes, sampled) = scenario
-        .as_ref()
-        .map_or((16.0, None), crate::sizing::mean_record_bytes);
-    let data_bytes = match (args.record_size, &args.scenario) {
-        (Some(n), _) => n as f64,
-        (None, Some(path)) => sampled.ok_or_else(|| {
-            anyhow::anyhow!(
-                "{}: the JSON payload sizes its own records, which kbench size cannot know in advance; give --record-size (the mean record size)",
-                path.display()
-            )
-        })?,
-        (None, None) => anyhow::bail!("give --record-size SIZE (e.g. 2KiB) or --scenario FILE"),
-    };
-    let record_bytes = data_bytes + key_bytes;
-    let (mut w, keys_text) = match &scenario {
-        Some(s) => (
-            crate::sizing::Workload::of_scenario(s, rate, record_bytes),
-            format!("keys {}", serde_json::to_string(&s.records.keys)?),
-        ),
-        None => (
-            crate::sizing::Workload {
-                rate,
-                record_bytes,
-                keys: crate::workload::keys::KeyDist::Unique,
-                polling_consumers: 1,
-                polls_per_s: 1.0,
-                efo_consumers: 0,
-                headroom: 0.0,
-            },
-            "many distinct keys (spread evenly)".to_string(),
-        ),
-    };
-    if let Some(n) = args.polling_consumers {
-        w.polling_consumers = n;
-    }
-    if let Some(r) = args.poll_rate {
-        w.polls_per_s = r;
-    }
-    w.efo_consumers = args.efo_consumers;
-    w.headroom = args.headroom;
-    Ok((w, keys_text))
-}
-
-fn size(args: &SizeArgs) -> anyhow::Result<i32> {
-    let (w, keys) = size_workload(args)?;
-    let d = crate::sizing::Prices::default();
-    let prices = crate::sizing::Prices {
-        shard_hour: args.price_shard_hour.unwrap_or(d.shard_hour),
-        put_units_million: args.price_put_units.unwrap_or(d.put_units_million),
-        on_demand_stream_hour: args.price_on_demand_hour.unwrap_or(d.on_demand_stream_hour),
-        on_demand_gb_in: args.price_on_demand_in.unwrap_or(d.on_demand_gb_in),
-        on_demand_gb_out: args.price_on_demand_out.unwrap_or(d.on_demand_gb_out),
-    };
-    out(&crate::sizing::render(&w, &w.size(), &keys, &prices));
-    Ok(EXIT_OK)
-}
-
-async fn sweep(args: SweepArgs) -> anyhow::Result<i32> {
-    let path = args.scenario.display().to_string();
-    let mut scenario = scenario::load(&args.scenario)?;
-    args.target.apply(&mut scenario);
-    if let Some(name) = &args.api {
-        let api = scenario::Api::parse(name).map_err(|e| anyhow::anyhow!("--api: {e}"))?;
-        scenario.producer.apis = vec![api];
-    }
-    crate::sweep::check_slo(&scenario).map_err(|e| anyhow::anyhow!("{path}: {e}"))?;
-    let shard_counts = if args.shards.is_empty() {
-        vec![scenario.target.shards]
-    } else {
-        args.shards.clone()
-    };
-    let target = match (args.target_rate, scenario.max_rate_phase()) {
-        (Some(rate), _) => rate,
-        (None, None) => scenario.peak_rate(),
-        (None, Some((key, name))) => anyhow::bail!(
-            "{}: {key} (phase `{name}`) runs at rate = \"max\", which sets no target to sweep for; give --target-rate RECORDS_PER_S",
-            args.scenario.display()
-        ),
-    };
-    // the calculator's capacity per shard count: the start of each search, and shown beside it
-    let workload = crate::sweep::calculator(&scenario, target);
-    let settings = crate::sweep::SweepSettings {
-        shard_counts,
-        start: args.start,
-        warmup: args.warmup,
-        measure: args.measure,
-        precision: args.precision,
-        max_steps: args.max_steps,
-        run: RunSettings {
-            out: args.out.clone(),
-            progress: false,
-            embedded: args.embedded.options(),
-        },
-    };
-    for &n in &settings.shard_counts {
-        let name = crate::sweep::stream_name(&scenario, n, &settings);
-        scenario::validate::check_stream_name(&name).map_err(|e| {
-            anyhow::anyhow!(
-                "the stream for {n} shards, `{name}`: {e}; choose a shorter name with --stream"
-            )
-        })?;
-    }
-    let counts: Vec<String> = settings
-        .shard_counts
-        .iter()
-        .map(|n| n.to_string())
-        .collect();
-    out(&format!(
-        "kbench sweep {path}: {} on {} shards; each step {} warm-up + {} measured; a step passes when every SLO holds ({}); starting {}",
-        scenario.producer.apis[0],
-        counts.join(", "),
-        units::format_duration(settings.warmup),
-        units::format_duration(settings.measure),
-        slo_text(&scenario.slo),
-        match (args.start, &workload) {
-            (Some(r), _) => format!("at {r} records/s"),
-            (None, Some(_)) => "at the calculator's estimate".into(),
-            (None, None) => "at 1,000 records/s per shard (the payload, a JSON template or replayed records, sizes its own records, so the calculator cannot; --start sets the first rate)".into(),
-        }
-    ));
-    let outcome = crate::sweep::run(
-        &scenario,
-        &settings,
-        workload.as_ref(),
-        cancel_on_ctrl_c(),
-        |step| out(&crate::sweep::step_line(step)),
-    )
-    .await?;
-    out("");
-    out(crate::sweep::render(&outcome, target).trim_end());
-    out(&format!(
-        "sweep.csv, sweep.svg (the knee chart) and each step's report under steps/: {}",
-        outcome.dir.display()
-    ));
-    if outcome.interrupted {
-        return Ok(EXIT_INTERRUPTED);
-    }
-    Ok(
-        if crate::sweep::recommended(&outcome.results, target).is_some() {
-            EXIT_OK
-        } else {
-            EXIT_BREACH
-        },
-    )
-}
-
-/// The SLO in one line, e.g. "max_throttled_pct 0.1%, min_achieved_pct 99%".
-fn slo_text(slo: &scenario::Slo) -> String {
-    let ms = |d: Duration| format!("{}ms", d.as_millis());
-    [
-        slo.put_p99.map(|d| format!("put_p99 {}", ms(d))),
-        slo.e2e_p99.map(|d| format!("e2e_p99 {}", ms(d))),
-        slo.max_throttled_pct
-            .map(|v| format!("max_throttled_pct {v}%")),
-        slo.max_lost.map(|v| format!("max_lost {v}")),
-        slo.min_achieved_pct
-            .map(|v| format!("min_achieved_pct {v}%")),
-    ]
-    .into_iter()
-    .flatten()
-    .collect::<Vec<_>>()
-    .join(", ")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scenario::{Rate, Scenario};
+
+    fn apply_overrides(s: Scenario, args: &RunArgs) -> anyhow::Result<Scenario> {
+        args.overrides().apply(s)
+    }
 
     fn scenario() -> Scenario {
         let text = "[[phase]]\nduration = \"10s\"\nrate = 100\n[[phase]]\nduration = \"30s\"\nrate = { from = 1000, to = 200 }\n";

@@ -6,6 +6,8 @@
 //! onto each candidate's hash-key ranges, split evenly as CreateStream splits them, and adding up
 //! the keys' shares of the traffic. Offline and deterministic.
 
+pub mod command;
+
 use crate::scenario::Scenario;
 use crate::scenario::limits::{self, MAX_SHARDS};
 use crate::workload::keys::KeyDist;

@@ -6,8 +6,10 @@
 //! embedded endpoint, or one stream on a remote endpoint), one after the other. A step passes when
 //! every SLO of the scenario holds in its measured phase.
 
+pub mod command;
+
 use crate::report::{self, RunSummary};
-use crate::runner::{RunSettings, Session};
+use crate::run::{RunSettings, Session};
 use crate::scenario::{Phase, Rate, Scenario, Start};
 use crate::sizing::Workload;
 use anyhow::Context;

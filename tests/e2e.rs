@@ -5,7 +5,7 @@
 
 use kbench::endpoint::embedded::EmbeddedOptions;
 use kbench::report::{RunSummary, VariantSummary};
-use kbench::runner::{self, RunOutcome, RunSettings};
+use kbench::run::{self as runner, RunOutcome, RunSettings};
 use std::path::Path;
 use tokio_util::sync::CancellationToken;
 

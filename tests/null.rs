@@ -4,7 +4,7 @@ use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use kbench::endpoint::embedded::{Embedded, EmbeddedOptions};
 use kbench::endpoint::{client, stream};
-use kbench::runner::{self, RunSettings};
+use kbench::run::{self as runner, RunSettings};
 use kbench::scenario::{self, Endpoint};
 use kbench::workload::shardmap::ShardMap;
 use std::time::Duration;

@@ -4,7 +4,7 @@
 mod common;
 
 use kbench::endpoint::embedded::EmbeddedOptions;
-use kbench::runner::{self, RunSettings};
+use kbench::run::{self as runner, RunSettings};
 use kbench::workload::shardmap::ShardMap;
 use tokio_util::sync::CancellationToken;
 

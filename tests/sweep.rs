@@ -5,7 +5,7 @@
 //! turns, so they do not compete for the machine's cores and shift each other's knees.
 
 use kbench::endpoint::embedded::EmbeddedOptions;
-use kbench::runner::RunSettings;
+use kbench::run::RunSettings;
 use kbench::scenario::{self, Scenario};
 use kbench::sweep::{self, SweepOutcome, SweepSettings};
 use std::time::Duration;

@@ -3,4 +3,5 @@
 pub mod client;
 pub mod embedded;
 pub mod null;
+pub mod serve;
 pub mod stream;

@@ -5,6 +5,7 @@
 //! an interrupted run still leaves a report.
 
 pub mod charts;
+pub mod command;
 pub mod compare;
 pub mod csv;
 pub mod hlog;

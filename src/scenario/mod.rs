@@ -3,8 +3,10 @@
 //! Data flows one way: file text -> [`model::RawScenario`] (serde, unknown keys rejected) ->
 //! [`validate::validate`] -> [`Scenario`], whose types make invalid states unrepresentable.
 
+pub mod command;
 pub mod limits;
 pub mod model;
+pub mod overrides;
 pub mod units;
 pub mod validate;
 

@@ -1,0 +1,41 @@
+//! `kbench serve`: the embedded (or the null) endpoint as a standalone server on loopback.
+
+use super::embedded::{Embedded, EmbeddedOptions};
+use crate::console::{EXIT_OK, out};
+use crate::scenario::units;
+use std::future::Future;
+
+/// Serves on 127.0.0.1 `port` until `shutdown` completes; returns the exit code.
+pub async fn serve(
+    port: u16,
+    null: bool,
+    options: &EmbeddedOptions,
+    shutdown: impl Future<Output = anyhow::Result<()>>,
+) -> anyhow::Result<i32> {
+    let server = if null {
+        Embedded::start_null(port).await?
+    } else {
+        Embedded::start(port, options).await?
+    };
+    let url = server.url();
+    if null {
+        out(&format!(
+            "kbench: null Kinesis endpoint on {url}: PutRecord and PutRecords acknowledged, nothing stored, no reads; Ctrl-C stops it"
+        ));
+        out(&format!(
+            "  try: kbench run SCENARIO --endpoint {url} (with `enabled = false` under [consumer])"
+        ));
+    } else {
+        out(&format!(
+            "kbench: embedded Kinesis endpoint on {url} (shard limits {}, keeps at most {}); Ctrl-C stops it",
+            if options.enforce_limits { "on" } else { "off" },
+            units::format_size(options.max_retained_bytes)
+        ));
+        out(&format!(
+            "  try: aws kinesis list-streams --endpoint-url {url} --region us-east-1"
+        ));
+    }
+    shutdown.await?;
+    server.shutdown().await;
+    Ok(EXIT_OK)
+}

@@ -1,0 +1,162 @@
+//! The collector as a role: once per interval it merges every task's metrics into one row,
+//! writes the row to the time-series files and shows it on the progress display; at the end it
+//! hands the run's totals to the other roles and writes the per-phase summary.
+
+use super::progress::Progress;
+use super::role::{Clock, Context, Hook, Results, Role};
+use crate::metrics::collector::{Collector, Row};
+use crate::report::csv::{ShardTimeseriesWriter, TimeseriesWriter};
+use crate::report::hlog::HlogWriter;
+use crate::report::{PhaseSummary, VariantSummary};
+use anyhow::Context as _;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// The time-series files of a report directory, written by each variant's collector in turn.
+pub struct Writers {
+    timeseries: TimeseriesWriter,
+    shards: ShardTimeseriesWriter,
+    put_hlog: HlogWriter,
+    e2e_hlog: HlogWriter,
+}
+
+impl Writers {
+    /// Creates the files in `dir`; `shards` names the per-shard columns, `base` is the time the
+    /// interval logs count from.
+    pub fn create(dir: &Path, shards: Vec<String>, base: SystemTime) -> anyhow::Result<Writers> {
+        Ok(Writers {
+            timeseries: TimeseriesWriter::create(dir)?,
+            shards: ShardTimeseriesWriter::create(dir, shards)?,
+            put_hlog: HlogWriter::create(
+                dir,
+                "put.hlog",
+                "put latency (intended send time -> acknowledgement, per record)",
+                base,
+                |s| &s.put_response,
+            )?,
+            e2e_hlog: HlogWriter::create(
+                dir,
+                "e2e.hlog",
+                "end-to-end latency (intended send time -> read by the consumer, per record)",
+                base,
+                |s| &s.e2e,
+            )?,
+        })
+    }
+
+    /// Writes one interval of variant `api`, which started at `variant_start`.
+    fn write(
+        &mut self,
+        api: &str,
+        phases: &[String],
+        variant_start: SystemTime,
+        row: &Row,
+    ) -> anyhow::Result<()> {
+        self.timeseries.write(api, row)?;
+        self.shards.write(api, row)?;
+        self.put_hlog.write(api, phases, variant_start, row)?;
+        self.e2e_hlog.write(api, phases, variant_start, row)
+    }
+}
+
+/// What the collector task gives back when it stops.
+type Collected = (Collector, Option<anyhow::Error>);
+
+/// Collects every interval of one variant's run.
+pub struct CollectorRole {
+    writers: Arc<Mutex<Writers>>,
+    progress: Progress,
+    /// Stops the collector after one last row.
+    stop: CancellationToken,
+    task: Option<JoinHandle<Collected>>,
+}
+
+impl CollectorRole {
+    pub fn new(writers: Arc<Mutex<Writers>>, progress: Progress) -> CollectorRole {
+        CollectorRole {
+            writers,
+            progress,
+            stop: CancellationToken::new(),
+            task: None,
+        }
+    }
+}
+
+impl Role for CollectorRole {
+    fn start(&mut self, run: &Context, clock: Clock) {
+        let mut collector = Collector::new(run.registry.clone(), run.schedule.clone());
+        let stop = self.stop.clone();
+        let interval = run.scenario.report.interval;
+        let progress = self.progress.clone();
+        let writers = self.writers.clone();
+        let api = run.api.to_string();
+        let phase_names: Vec<String> = run.schedule.phases.iter().map(|p| p.name.clone()).collect();
+        let variant_start = std::time::UNIX_EPOCH + Duration::from_nanos(clock.start_unix_ns);
+        let start = clock.start;
+        self.task = Some(tokio::spawn(async move {
+            let mut ticker = tokio::time::interval_at((start + interval).into(), interval);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut write_error = None;
+            loop {
+                let last = tokio::select! {
+                    _ = ticker.tick() => false,
+                    _ = stop.cancelled() => true,
+                };
+                let row = collector.collect(start.elapsed());
+                let written = writers.lock().unwrap_or_else(|e| e.into_inner()).write(
+                    &api,
+                    &phase_names,
+                    variant_start,
+                    &row,
+                );
+                if let Err(e) = written {
+                    write_error.get_or_insert(e);
+                }
+                progress.update(&row, &collector);
+                if last {
+                    break;
+                }
+            }
+            (collector, write_error)
+        }));
+    }
+
+    fn stop<'a>(&'a mut self, run: &'a Context) -> Hook<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            self.stop.cancel();
+            let Some(task) = self.task.take() else {
+                return Ok(());
+            };
+            let (collector, write_error) = task.await.context("the collector task failed")?;
+            if let Some(e) = write_error {
+                tracing::warn!("the time series files are incomplete: {e:#}");
+            }
+            let _ = run.collected.set(collector);
+            Ok(())
+        })
+    }
+
+    /// The phases, and their measured total (a warm-up between them does not count).
+    fn summarise(&self, run: &Context, results: &Results, summary: &mut VariantSummary) {
+        let schedule = &run.schedule;
+        summary.phases = schedule
+            .phases
+            .iter()
+            .zip(&results.collector.phases)
+            .enumerate()
+            .map(|(i, (plan, stats))| PhaseSummary::of_plan(plan, schedule.count(i), stats))
+            .collect();
+        let measured: Vec<&PhaseSummary> = summary.phases.iter().filter(|p| p.measure).collect();
+        let duration: f64 = measured.iter().map(|p| p.duration_s).sum();
+        let active: f64 = measured.iter().map(|p| p.active_s).sum();
+        let offered: u64 = (0..schedule.phases.len())
+            .filter(|&i| schedule.phases[i].measure)
+            .map(|i| schedule.count(i))
+            .sum();
+        let total = PhaseSummary::new("total", true, duration, active, offered, results.measured);
+        summary.phases.push(total);
+    }
+}

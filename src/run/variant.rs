@@ -1,0 +1,138 @@
+//! One API variant's run: the roles assembled, then driven through the same five steps.
+//!
+//! To add a role (a second consumer, a delivery leg, a controller), write it in a file of its
+//! own beside [`super::polling`] (the one to copy) and add one line to [`roles`].
+
+use super::collector::{CollectorRole, Writers};
+use super::polling::PollingConsumer;
+use super::producer::ProducerPool;
+use super::progress::Progress;
+use super::role::{Clock, Context, DrainLimit, Results, Role};
+use super::verdict;
+use crate::metrics::collector::Registry;
+use crate::metrics::interval::Stats;
+use crate::metrics::seen::SeenSet;
+use crate::producer::pool;
+use crate::report::{Accounting, VariantSummary};
+use crate::scenario::{Api, Start};
+use anyhow::Context as _;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+/// How long an interrupted run waits for the consumer to catch up.
+const INTERRUPTED_DRAIN: Duration = Duration::from_secs(5);
+
+/// One API variant of a run.
+pub struct Variant {
+    pub api: Api,
+    /// Shown before phase names when a run has several variants.
+    pub label: Option<String>,
+    /// Where the consumer starts reading.
+    pub start: Start,
+}
+
+/// The roles of one variant's run, in the order their hooks are called (stop goes in reverse).
+fn roles(run: &Context, progress: Progress, writers: &Arc<Mutex<Writers>>) -> Vec<Box<dyn Role>> {
+    let mut roles: Vec<Box<dyn Role>> = vec![
+        Box::new(progress.clone()),
+        Box::new(CollectorRole::new(writers.clone(), progress)),
+        Box::new(ProducerPool::default()),
+    ];
+    if run.scenario.consumer.enabled {
+        roles.push(Box::new(PollingConsumer::default()));
+    }
+    roles
+}
+
+/// Runs the scenario's phases once with `variant.api` and summarises them.
+pub async fn run(
+    shared: &super::variants::Shared<'_>,
+    variant: &Variant,
+    writers: &Arc<Mutex<Writers>>,
+) -> anyhow::Result<(VariantSummary, Stats)> {
+    let scenario = shared.scenario;
+    let run = Context {
+        scenario,
+        client: shared.client,
+        stream: shared.ready,
+        shard_map: shared.shard_map,
+        api: variant.api,
+        consumer_start: variant.start,
+        schedule: Arc::new(crate::workload::schedule::Schedule::new(&scenario.phase)),
+        registry: Registry::default(),
+        run_id: rand::random(),
+        acked: Arc::new(Mutex::new(SeenSet::default())),
+        cancel: shared.cancel.clone(),
+        collected: OnceLock::new(),
+    };
+    let mut summary = VariantSummary {
+        api: variant.api.to_string(),
+        run_id: format!("{:08x}", run.run_id),
+        status: "running".into(),
+        started_at: chrono::Utc::now().to_rfc3339(),
+        elapsed_s: 0.0,
+        accounting: Accounting::default(),
+        phases: Vec::new(),
+        per_shard: Vec::new(),
+        slo: Vec::new(),
+        warnings: Vec::new(),
+    };
+    let progress = Progress::new(
+        shared.settings.progress,
+        &run.schedule,
+        variant.label.as_deref(),
+    );
+    let mut roles = roles(&run, progress, writers);
+
+    // prepare every role, start them, run the phases, drain, stop
+    for role in roles.iter_mut() {
+        role.prepare(&run).await?;
+    }
+    let clock = Clock {
+        start: Instant::now(),
+        start_unix_ns: pool::unix_now_ns(),
+    };
+    for role in roles.iter_mut() {
+        role.start(&run, clock);
+    }
+    futures_util::future::join_all(roles.iter_mut().map(|r| r.phases(&run))).await;
+    let limit = DrainLimit {
+        limit: scenario.consumer.drain,
+        interrupted: INTERRUPTED_DRAIN,
+    };
+    for role in roles.iter_mut() {
+        role.drain(&run, limit).await;
+    }
+    let interrupted = run.cancel.is_cancelled();
+    let mut stopped = Ok(());
+    for role in roles.iter_mut().rev() {
+        let result = role.stop(&run).await;
+        if stopped.is_ok() {
+            stopped = result;
+        }
+    }
+    stopped?;
+
+    // summarise: each role adds what it measured, then the verdicts over all of it
+    summary.status = if interrupted {
+        "interrupted"
+    } else {
+        "completed"
+    }
+    .into();
+    summary.elapsed_s = clock.start.elapsed().as_secs_f64();
+    let collector = run
+        .collected
+        .get()
+        .context("the collector stopped without its totals")?;
+    let measured = collector.measured();
+    let results = Results {
+        collector,
+        measured: &measured,
+    };
+    for role in &roles {
+        role.summarise(&run, &results, &mut summary);
+    }
+    verdict::conclude(&mut summary, scenario);
+    Ok((summary, measured))
+}
