@@ -5,6 +5,7 @@
 //! A chart without data is left out, never drawn empty.
 
 use super::load::{IntervalRow, ReportData};
+use super::sweep::{Step, count};
 use super::{ShardSummary, VariantSummary};
 use anyhow::anyhow;
 use plotters::coord::Shift;
@@ -1220,17 +1221,13 @@ fn pixel(
 struct SweepSeries<'a> {
     shards: u32,
     color: RGBColor,
-    steps: Vec<&'a crate::sweep::Step>,
+    steps: Vec<&'a Step>,
 }
 
 impl SweepSeries<'_> {
     /// (offered, value, passed) for every step with a positive finite value picked by `f`
     /// (`zero_ok` lets zero through: nothing achieved is a value, no latency is not).
-    fn points(
-        &self,
-        f: impl Fn(&crate::sweep::Step) -> Option<f64>,
-        zero_ok: bool,
-    ) -> Vec<(f64, f64, bool)> {
+    fn points(&self, f: impl Fn(&Step) -> Option<f64>, zero_ok: bool) -> Vec<(f64, f64, bool)> {
         self.steps
             .iter()
             .filter_map(|s| Some((s.offered_rps, f(s)?, s.passed)))
@@ -1253,12 +1250,12 @@ fn pct_num(v: f64) -> String {
 /// throttled share of attempts and p99 latencies, one colour per shard count; points within the
 /// SLO filled, breaching points hollow.
 pub fn sweep(
-    steps: &[crate::sweep::Step],
+    steps: &[Step],
     slo: &crate::scenario::Slo,
     title: &str,
 ) -> anyhow::Result<Option<String>> {
     // per shard count, smallest first; a search runs its rates out of order, so sort them
-    let mut by_shards: std::collections::BTreeMap<u32, Vec<&crate::sweep::Step>> =
+    let mut by_shards: std::collections::BTreeMap<u32, Vec<&Step>> =
         std::collections::BTreeMap::new();
     for s in steps.iter().filter(|s| s.offered_rps.is_finite()) {
         by_shards.entry(s.shards).or_default().push(s);
@@ -1344,7 +1341,7 @@ pub fn sweep(
 
     let mut keys: Vec<Key> = series
         .iter()
-        .map(|s| key(&crate::sweep::count(s.shards), s.color, Swatch::Line(3)))
+        .map(|s| key(&count(s.shards), s.color, Swatch::Line(3)))
         .collect();
     keys.push(key("within SLO", INK, Swatch::Marker(true)));
     keys.push(key("SLO breached", INK, Swatch::Marker(false)));
@@ -1528,7 +1525,6 @@ pub(crate) mod tests {
         Accounting, LatencySummary, PhaseSummary, RunSummary, SCHEMA_VERSION, SloVerdict,
     };
     use crate::scenario::Slo;
-    use crate::sweep::Step;
     use std::path::PathBuf;
     use std::time::Duration;
 
