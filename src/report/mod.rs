@@ -14,6 +14,7 @@ pub mod json;
 pub mod load;
 pub mod regression;
 pub mod summary;
+pub mod sweep;
 
 use crate::metrics::histogram::Latency;
 use crate::metrics::interval::{Counters, Stats};
