@@ -1,6 +1,6 @@
 //! The embedded endpoint's own behaviour: reads wait for the writes in progress (see
-//! src/endpoint/embedded.rs), so a client that stalls in the middle of a request must not count
-//! as one in progress and hold up everybody else.
+//! src/endpoint/embedded/reads_after_writes.rs), so a client that stalls in the middle of a
+//! request must not count as one in progress and hold up everybody else.
 
 mod common;
 
