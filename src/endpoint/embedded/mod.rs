@@ -3,7 +3,7 @@
 //!
 //! This folder is the only place that knows about ferrokinesis, so it can be swapped:
 //! - `server.rs`: listening, serving a router, stopping (the null endpoint uses it too);
-//! - `request.rs`: what the layers read from a request (operation, body);
+//! - `request.rs`: what the layers read from a request (operation, body, stream);
 //! - one file per layer, each saying which Kinesis behaviour it restores and why ferrokinesis
 //!   lacks it; [`LAYERS`] stacks them.
 
