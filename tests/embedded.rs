@@ -1,12 +1,15 @@
-//! The embedded endpoint's own behaviour: reads wait for the writes in progress (see
-//! src/endpoint/embedded.rs), so a client that stalls in the middle of a request must not count
-//! as one in progress and hold up everybody else.
+//! The embedded endpoint's own behaviour: reads wait for the writes in progress to their stream
+//! (see src/endpoint/embedded/reads_after_writes.rs), so a client that stalls in the middle of a
+//! request must not count as one in progress and hold up everybody else, and each stream's
+//! writes and reads meet the same stream's lock however the client names the stream.
 
 mod common;
 
 use aws_sdk_kinesis::primitives::Blob;
+use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use aws_sdk_kinesis::types::ShardIteratorType;
-use std::time::Duration;
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -54,5 +57,134 @@ async fn a_stalled_request_body_does_not_hold_up_other_clients() {
     read.expect("GetRecords");
     write.expect("PutRecord");
     drop(stalled);
+    server.shutdown().await;
+}
+
+/// Writes `batches` PutRecords of 50 records to `stream` (by ARN when `arn` is given), each
+/// record's data `<tag>-<n>`; returns how many were acknowledged.
+async fn write(
+    c: &aws_sdk_kinesis::Client,
+    stream: &str,
+    arn: Option<&str>,
+    tag: &str,
+    batches: usize,
+) -> usize {
+    let mut acknowledged = 0;
+    for batch in 0..batches {
+        let records = (0..50).map(|i| {
+            PutRecordsRequestEntry::builder()
+                .partition_key(format!("k{i}"))
+                .data(Blob::new(format!("{tag}-{}", batch * 50 + i).into_bytes()))
+                .build()
+                .expect("entry")
+        });
+        let request = c.put_records().set_records(Some(records.collect()));
+        let request = match arn {
+            Some(arn) => request.stream_arn(arn),
+            None => request.stream_name(stream),
+        };
+        let out = request.send().await.expect("PutRecords");
+        acknowledged += out.records().len() - out.failed_record_count().unwrap_or(0) as usize;
+    }
+    acknowledged
+}
+
+/// Reads `stream`'s one shard from the start until `expected` distinct records are seen (or a
+/// deadline passes); returns their data.
+async fn read(c: &aws_sdk_kinesis::Client, stream: &str, expected: usize) -> HashSet<String> {
+    let mut iterator = c
+        .get_shard_iterator()
+        .stream_name(stream)
+        .shard_id("shardId-000000000000")
+        .shard_iterator_type(ShardIteratorType::TrimHorizon)
+        .send()
+        .await
+        .expect("iterator")
+        .shard_iterator()
+        .expect("an iterator")
+        .to_string();
+    let mut seen = HashSet::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while seen.len() < expected && Instant::now() < deadline {
+        let out = c
+            .get_records()
+            .shard_iterator(&iterator)
+            .send()
+            .await
+            .expect("GetRecords");
+        for record in out.records() {
+            seen.insert(String::from_utf8_lossy(record.data().as_ref()).into_owned());
+        }
+        iterator = out
+            .next_shard_iterator()
+            .expect("the shard is open")
+            .to_string();
+        if out.records().is_empty() {
+            // paces the polling of a shard with nothing new; the result does not depend on it
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+    seen
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_and_writes_of_two_streams_run_together_and_lose_nothing() {
+    let (server, c, _) = common::endpoint_with_stream("by-arn", 1).await;
+    kbench::endpoint::stream::ensure(&c, "by-name", 1, true, Duration::from_secs(30))
+        .await
+        .expect("second stream");
+    let arn = c
+        .describe_stream_summary()
+        .stream_name("by-arn")
+        .send()
+        .await
+        .expect("describe")
+        .stream_description_summary()
+        .expect("a summary")
+        .stream_arn()
+        .to_string();
+
+    // 500 records a stream: under a shard's 1,000 records/s in any window, so none is throttled
+    const BATCHES: usize = 10;
+    let everything = async {
+        tokio::join!(
+            write(&c, "by-arn", Some(&arn), "a", BATCHES),
+            write(&c, "by-name", None, "b", BATCHES),
+            read(&c, "by-arn", BATCHES * 50),
+            read(&c, "by-name", BATCHES * 50),
+        )
+    };
+    let (acknowledged_a, acknowledged_b, read_a, read_b) =
+        tokio::time::timeout(Duration::from_secs(120), everything)
+            .await
+            .expect("the writes and reads finish");
+    assert_eq!(
+        acknowledged_a,
+        BATCHES * 50,
+        "every write to a (by ARN) is acknowledged"
+    );
+    assert_eq!(
+        acknowledged_b,
+        BATCHES * 50,
+        "every write to b (by name) is acknowledged"
+    );
+    assert!(
+        read_a.iter().all(|d| d.starts_with("a-")),
+        "stream a holds only its own records"
+    );
+    assert!(
+        read_b.iter().all(|d| d.starts_with("b-")),
+        "stream b holds only its own records"
+    );
+    assert_eq!(
+        read_a.len(),
+        acknowledged_a,
+        "every write to a is read back"
+    );
+    assert_eq!(
+        read_b.len(),
+        acknowledged_b,
+        "every write to b is read back"
+    );
     server.shutdown().await;
 }

@@ -8,6 +8,7 @@
 //! with a sequence number. Reads are refused with a message that says to turn the consumer off:
 //! there is nothing to read back.
 
+use super::embedded::request::{MAX_BODY_BYTES, operation, target};
 use crate::workload::shardmap::ShardMap;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
@@ -20,9 +21,6 @@ use std::fmt::Write;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-
-/// Largest request body read: a 5 MiB PutRecords, base64-encoded, with its JSON.
-const MAX_BODY_BYTES: usize = 16 << 20;
 
 #[derive(Default)]
 struct Streams {
@@ -40,12 +38,8 @@ pub fn app() -> axum::Router {
 }
 
 async fn handle(State(streams): State<Arc<Streams>>, headers: HeaderMap, body: Bytes) -> Response {
-    let target = headers
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let operation = target.rsplit('.').next().unwrap_or("");
-    let result = match operation {
+    let target = target(&headers);
+    let result = match operation(&headers) {
         "PutRecords" => put_records(&streams, &body),
         "PutRecord" => put_record(&streams, &body),
         "CreateStream" => create_stream(&streams, &body),

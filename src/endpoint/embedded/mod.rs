@@ -1,0 +1,130 @@
+//! The embedded Kinesis endpoint: ferrokinesis served inside the kbench process on loopback,
+//! with the behaviours of real Kinesis that ferrokinesis lacks layered on its router.
+//!
+//! This folder is the only place that knows about ferrokinesis, so it can be swapped:
+//! - `server.rs`: listening, serving a router, stopping (the null endpoint uses it too);
+//! - `request.rs`: what the layers read from a request (operation, body, stream);
+//! - one file per layer, each saying which Kinesis behaviour it restores and why ferrokinesis
+//!   lacks it; [`LAYERS`] stacks them.
+
+mod reads_after_writes;
+pub(crate) mod request;
+mod server;
+
+use anyhow::Context;
+use axum::Router;
+use ferrokinesis::store::{Store, StoreOptions};
+use std::net::SocketAddr;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// How the embedded endpoint behaves.
+#[derive(Debug, Clone)]
+pub struct EmbeddedOptions {
+    /// Throttle writes at the real per-shard limits (1 MiB/s and 1,000 records/s).
+    pub enforce_limits: bool,
+    /// Cap on the record bytes the endpoint keeps; writes beyond it fail with
+    /// LimitExceededException, so a long run cannot exhaust memory.
+    pub max_retained_bytes: u64,
+}
+
+impl Default for EmbeddedOptions {
+    fn default() -> Self {
+        EmbeddedOptions {
+            enforce_limits: true,
+            max_retained_bytes: DEFAULT_MAX_RETAINED_BYTES,
+        }
+    }
+}
+
+/// Default retained-bytes cap: 4 GiB, about 70 minutes of one shard at its full write limit.
+pub const DEFAULT_MAX_RETAINED_BYTES: u64 = 4 << 30;
+
+/// A behaviour put on ferrokinesis's router: it wraps `router` and returns it. It may use the
+/// store the router serves; a layer that models a limit returns `router` unchanged when
+/// `enforce_limits` is off, so that a run can measure the client alone.
+type Layer = fn(router: Router, store: &Store, options: &EmbeddedOptions) -> Router;
+
+/// The layers, innermost first: each wraps ferrokinesis and the layers before it, so a request
+/// meets the last one first. A new behaviour is a new file in this folder with a `layer`
+/// function (copy `reads_after_writes.rs`) and one more line here.
+const LAYERS: &[Layer] = &[reads_after_writes::layer];
+
+/// ferrokinesis's router over `store`, with every layer on it.
+fn layers(router: Router, store: &Store, options: &EmbeddedOptions) -> Router {
+    LAYERS
+        .iter()
+        .fold(router, |router, layer| layer(router, store, options))
+}
+
+/// A running local endpoint (the embedded one, or the null one); stops when dropped or
+/// `shutdown` is called.
+pub struct Embedded {
+    /// Where it listens: 127.0.0.1 and the port (the OS's choice for port 0).
+    pub addr: SocketAddr,
+    /// Cancelled to stop the server.
+    stop: CancellationToken,
+    /// The server, awaited on shutdown so that its requests in progress finish.
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Embedded {
+    /// Serves on `listener` (bind 127.0.0.1:0 for an OS-chosen port).
+    pub fn serve(listener: TcpListener, options: &EmbeddedOptions) -> anyhow::Result<Embedded> {
+        let store_options = StoreOptions {
+            enforce_limits: options.enforce_limits,
+            max_retained_bytes: Some(options.max_retained_bytes),
+            // account-wide shard limit: high enough for any scenario kbench accepts
+            shard_limit: crate::scenario::limits::MAX_SHARDS,
+            create_stream_ms: 50,
+            delete_stream_ms: 50,
+            update_stream_ms: 50,
+            ..StoreOptions::default()
+        };
+        let (app, store) = ferrokinesis::create_app(store_options);
+        Self::serve_app(listener, layers(app, &store, options))
+    }
+
+    /// Serves `app` on `listener`: the embedded endpoint, or the null one.
+    pub fn serve_app(listener: TcpListener, app: Router) -> anyhow::Result<Embedded> {
+        let addr = listener
+            .local_addr()
+            .context("the local endpoint's socket has no address")?;
+        let stop = CancellationToken::new();
+        let shutdown = stop.clone().cancelled_owned();
+        let task = tokio::spawn(server::serve(listener, app, shutdown));
+        Ok(Embedded {
+            addr,
+            stop,
+            task: Some(task),
+        })
+    }
+
+    /// Binds 127.0.0.1 on `port` (0: any free port) and serves.
+    pub async fn start(port: u16, options: &EmbeddedOptions) -> anyhow::Result<Embedded> {
+        Self::serve(server::bind(port).await?, options)
+    }
+
+    /// The null endpoint (see [`super::null`]) on 127.0.0.1 `port` (0: any free port).
+    pub async fn start_null(port: u16) -> anyhow::Result<Embedded> {
+        Self::serve_app(server::bind(port).await?, super::null::app())
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting connections and waits for the server task.
+    pub async fn shutdown(mut self) {
+        self.stop.cancel();
+        if let Some(task) = self.task.take() {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), task).await;
+        }
+    }
+}
+
+impl Drop for Embedded {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}

@@ -1,0 +1,261 @@
+//! What the layers over ferrokinesis read from a request, in one place so that each layer holds
+//! only its behaviour: the operation it calls (from X-Amz-Target), its body (read whole, with a
+//! size cap) and the stream it acts on, resolved the way ferrokinesis resolves it.
+
+use axum::body::{Body, Bytes};
+use axum::extract::Request;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
+use serde::Deserialize;
+use std::borrow::Cow;
+
+/// Largest request body read: a 5 MiB PutRecords, base64-encoded, with its JSON.
+pub(crate) const MAX_BODY_BYTES: usize = 16 << 20;
+
+/// A request's X-Amz-Target (`Kinesis_20131202.PutRecords`); empty without one.
+pub(crate) fn target(headers: &HeaderMap) -> &str {
+    headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+}
+
+/// The operation a request calls: what follows the last dot of its X-Amz-Target
+/// (`Kinesis_20131202.PutRecords` gives `PutRecords`); empty without the header.
+pub(crate) fn operation(headers: &HeaderMap) -> &str {
+    target(headers).rsplit('.').next().unwrap_or("")
+}
+
+/// Reads the whole body of `request` (at most [`MAX_BODY_BYTES`]) and returns the request,
+/// carrying the same body again for the layers and ferrokinesis after this one, with the bytes.
+/// A body that cannot be read is answered here with a 400, the `Err`.
+pub(crate) async fn read_body(request: Request) -> Result<(Request, Bytes), Response> {
+    let (parts, body) = request.into_parts();
+    match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(bytes) => Ok((Request::from_parts(parts, Body::from(bytes.clone())), bytes)),
+        Err(e) => Err(Response::builder()
+            .status(StatusCode::BAD_REQUEST)
+            .body(Body::from(format!("cannot read the request body: {e}")))
+            .unwrap_or_default()),
+    }
+}
+
+/// The stream a request to `operation` acts on, as ferrokinesis resolves it: for GetRecords the
+/// stream its shard iterator was made for (ferrokinesis reads that one, whatever else the body
+/// says); otherwise `StreamName`, or the name in `StreamARN`. `None` when that cannot be told
+/// for certain: a body that is not JSON (CBOR, or none), is not the expected shape, names a
+/// field twice, gives both a name and an ARN, or carries an iterator ferrokinesis did not make.
+/// A caller that needs the stream must then treat the request as touching every stream.
+pub(crate) fn stream_name(operation: &str, headers: &HeaderMap, body: &[u8]) -> Option<String> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(str::trim);
+    // the only content type that ferrokinesis reads as JSON and serves
+    if content_type != Some("application/x-amz-json-1.1") {
+        return None;
+    }
+    // ferrokinesis serves only an object (serde would also read a struct from an array)
+    if body.trim_ascii_start().first() != Some(&b'{') {
+        return None;
+    }
+    if operation == "GetRecords" {
+        let input: Iterated = serde_json::from_slice(body).ok()?;
+        let (_, stream, _, _) =
+            ferrokinesis::shard_iterator::decode_shard_iterator(&input.shard_iterator).ok()?;
+        return Some(stream).filter(|s| !s.is_empty());
+    }
+    let input: Named = serde_json::from_slice(body).ok()?;
+    let name = input.stream_name.filter(|s| !s.is_empty());
+    let arn = input.stream_arn.filter(|s| !s.is_empty());
+    let stream = match (name, arn) {
+        (Some(name), None) => name.into_owned(),
+        // arn:aws:kinesis:<region>:<account>:stream/<name>: ferrokinesis takes what follows the
+        // first slash, up to the next one
+        (None, Some(arn)) => arn.split('/').nth(1)?.to_string(),
+        // both: ferrokinesis refuses the request; neither: it names no stream
+        _ => return None,
+    };
+    Some(stream).filter(|s| !s.is_empty())
+}
+
+/// The fields of a request body that name its stream; the others are skipped, not kept.
+#[derive(Deserialize)]
+struct Named<'a> {
+    /// The stream by name.
+    #[serde(rename = "StreamName", borrow, default)]
+    stream_name: Option<Cow<'a, str>>,
+    /// The stream by ARN, when no name is given.
+    #[serde(rename = "StreamARN", borrow, default)]
+    stream_arn: Option<Cow<'a, str>>,
+}
+
+/// The field of a GetRecords body that says what it reads.
+#[derive(Deserialize)]
+struct Iterated<'a> {
+    /// Where to read, made by ferrokinesis's GetShardIterator or a previous GetRecords; it
+    /// holds the stream name.
+    #[serde(rename = "ShardIterator", borrow)]
+    shard_iterator: Cow<'a, str>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn headers_for(operation: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/x-amz-json-1.1"),
+        );
+        if let Ok(target) = HeaderValue::from_str(&format!("Kinesis_20131202.{operation}")) {
+            headers.insert("x-amz-target", target);
+        }
+        headers
+    }
+
+    fn stream_of(operation: &str, body: &str) -> Option<String> {
+        stream_name(operation, &headers_for(operation), body.as_bytes())
+    }
+
+    fn iterator(stream: &str) -> String {
+        ferrokinesis::shard_iterator::create_shard_iterator(
+            stream,
+            "shardId-000000000003",
+            "49590338271490256608559692538361571095921575989136588898",
+            1_700_000_000_000,
+        )
+    }
+
+    #[test]
+    fn the_operation_is_what_follows_the_last_dot_of_the_target() {
+        assert_eq!(operation(&headers_for("PutRecords")), "PutRecords");
+        assert_eq!(
+            target(&headers_for("PutRecords")),
+            "Kinesis_20131202.PutRecords"
+        );
+        let mut headers = HeaderMap::new();
+        assert_eq!(operation(&headers), "");
+        headers.insert("x-amz-target", HeaderValue::from_static("GetRecords"));
+        assert_eq!(operation(&headers), "GetRecords");
+    }
+
+    #[test]
+    fn a_write_names_its_stream_by_name_or_arn() {
+        let records = r#""Records":[{"Data":"eA==","PartitionKey":"k"}]"#;
+        assert_eq!(
+            stream_of(
+                "PutRecords",
+                &format!(r#"{{{records},"StreamName":"orders"}}"#)
+            ),
+            Some("orders".into())
+        );
+        assert_eq!(
+            stream_of(
+                "PutRecords",
+                &format!(
+                    r#"{{"StreamARN":"arn:aws:kinesis:us-east-1:000000000000:stream/orders",{records}}}"#
+                )
+            ),
+            Some("orders".into())
+        );
+        assert_eq!(
+            stream_of(
+                "PutRecord",
+                r#"{"StreamName":"o\u0072ders","Data":"eA==","PartitionKey":"k"}"#
+            ),
+            Some("orders".into()),
+            "an escaped name is the name it spells"
+        );
+        assert_eq!(
+            stream_of(
+                "PutRecord",
+                r#"{"StreamName":null,"StreamARN":"arn:x:stream/b"}"#
+            ),
+            Some("b".into()),
+            "a null name is no name, as in ferrokinesis"
+        );
+    }
+
+    #[test]
+    fn a_read_names_the_stream_its_iterator_was_made_for() {
+        let body = format!(
+            r#"{{"ShardIterator":"{}","Limit":100}}"#,
+            iterator("clicks")
+        );
+        assert_eq!(stream_of("GetRecords", &body), Some("clicks".into()));
+        // ferrokinesis reads the iterator's stream, whatever StreamARN says
+        let body = format!(
+            r#"{{"StreamARN":"arn:aws:kinesis:us-east-1:000000000000:stream/other","ShardIterator":"{}"}}"#,
+            iterator("clicks")
+        );
+        assert_eq!(stream_of("GetRecords", &body), Some("clicks".into()));
+    }
+
+    #[test]
+    fn what_cannot_be_told_for_certain_names_no_stream() {
+        for (operation, body) in [
+            ("PutRecords", "not json"),
+            ("PutRecords", ""),
+            ("PutRecords", "[]"),
+            ("PutRecords", r#"["orders"]"#),
+            ("PutRecords", r#"{"Records":[]}"#),
+            ("PutRecords", r#"{"StreamName":""}"#),
+            ("PutRecords", r#"{"StreamName":7}"#),
+            ("PutRecords", r#"{"StreamName":"a","StreamName":"b"}"#),
+            (
+                "PutRecords",
+                r#"{"StreamName":"a","StreamARN":"arn:x:stream/a"}"#,
+            ),
+            (
+                "PutRecord",
+                r#"{"StreamARN":"arn:aws:kinesis:us-east-1:0:stream"}"#,
+            ),
+            (
+                "PutRecord",
+                r#"{"StreamARN":"arn:aws:kinesis:us-east-1:0:stream/"}"#,
+            ),
+            ("GetRecords", r#"{"ShardIterator":"AAAAAAAAAAE="}"#),
+            ("GetRecords", r#"{"ShardIterator":"not base64 at all"}"#),
+            ("GetRecords", r#"{"Limit":10}"#),
+            ("GetRecords", r#"{"ShardIterator":7}"#),
+        ] {
+            assert_eq!(stream_of(operation, body), None, "{operation} {body}");
+        }
+        let twice = format!(
+            r#"{{"ShardIterator":"{}","ShardIterator":"{}"}}"#,
+            iterator("a"),
+            iterator("b")
+        );
+        assert_eq!(stream_of("GetRecords", &twice), None);
+    }
+
+    #[test]
+    fn a_body_not_sent_as_json_names_no_stream() {
+        let body = br#"{"StreamName":"orders"}"#;
+        for (content_type, stream) in [
+            (Some("application/x-amz-json-1.1"), Some("orders")),
+            (
+                Some("application/x-amz-json-1.1; charset=utf-8"),
+                Some("orders"),
+            ),
+            (Some("application/x-amz-cbor-1.1"), None),
+            (Some("application/json"), None),
+            (None, None),
+        ] {
+            let mut headers = headers_for("PutRecords");
+            headers.remove(header::CONTENT_TYPE);
+            if let Some(content_type) = content_type {
+                headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+            }
+            assert_eq!(
+                stream_name("PutRecords", &headers, body).as_deref(),
+                stream,
+                "{content_type:?}"
+            );
+        }
+    }
+}
