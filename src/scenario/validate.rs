@@ -7,7 +7,6 @@ use super::limits::*;
 use super::model::{RawPhase, RawScenario, S};
 use super::units::{parse_duration, parse_size};
 use super::*;
-use crate::workload::payload::STAMP_LEN;
 use std::ops::Range;
 use std::path::Path;
 
@@ -336,7 +335,7 @@ impl Validator<'_> {
         }
         if let Payload::Replay { records, .. } = &payload {
             let (key, data) = records.max_sizes();
-            if (key + data + crate::workload::payload::JSON_STAMP_LEN) as u64 > MAX_RECORD_BYTES {
+            if (key + data + JSON_STAMP_LEN) as u64 > MAX_RECORD_BYTES {
                 self.push(
                     payload_span.clone(),
                     Some("records.payload"),

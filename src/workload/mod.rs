@@ -10,7 +10,8 @@ pub mod template;
 
 use crate::metrics::interval::NO_SHARD;
 use crate::scenario::Records;
-use payload::{Payload, STAMP_LEN, Stamp};
+use crate::scenario::limits::STAMP_LEN;
+use payload::{Payload, Stamp};
 use rand::RngCore;
 use rand::SeedableRng;
 use rand::rngs::SmallRng;

@@ -6,14 +6,18 @@
 
 use super::replay::Replay;
 use super::template::Template;
+use crate::scenario::limits::{JSON_STAMP_LEN, STAMP_LEN};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// First bytes of every stamp ("KBS" + format version 1).
 pub const STAMP_MAGIC: [u8; 4] = *b"KBS1";
-/// Bytes the stamp occupies at the start of a record's data.
-pub const STAMP_LEN: usize = 28;
+
+// validation checks record sizes against the stamp lengths in scenario::limits: they must be
+// this layout's (magic, two u32 ids, two u64s; in JSON the prefix, the hex digits, `",`)
+const _: () = assert!(STAMP_LEN == STAMP_MAGIC.len() + 2 * size_of::<u32>() + 2 * size_of::<u64>());
+const _: () = assert!(JSON_STAMP_LEN == JSON_STAMP_PREFIX.len() + 2 * STAMP_LEN + 2);
 
 /// What a record carries to let the consumer account for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,8 +68,7 @@ impl Stamp {
     }
 }
 
-/// Bytes a stamp takes in a JSON record: `{"_kbench":"<56 hex digits>",`.
-pub const JSON_STAMP_LEN: usize = JSON_STAMP_PREFIX.len() + 2 * STAMP_LEN + 2;
+/// How a JSON record's stamp starts: its hex digits and a closing quote follow.
 const JSON_STAMP_PREFIX: &[u8] = b"{\"_kbench\":\"";
 
 impl Stamp {
@@ -273,5 +276,20 @@ mod tests {
             Stamp::read(b"{\"not\": \"a stamp\", \"padding\": 1234}"),
             None
         );
+    }
+
+    /// The stamp takes the bytes validation allows for it, in a JSON record as in a random one.
+    #[test]
+    fn a_json_stamp_takes_its_declared_length() {
+        let stamp = Stamp {
+            run_id: 1,
+            producer_id: 2,
+            seq: 3,
+            intended_unix_ns: 4,
+        };
+        let mut out = Vec::new();
+        stamp.prefix_json("{\"a\": 1}", &mut out);
+        assert_eq!(&out[JSON_STAMP_LEN..], b"\"a\": 1}");
+        assert_eq!(Stamp::read(&out), Some(stamp));
     }
 }

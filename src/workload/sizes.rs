@@ -3,9 +3,8 @@
 //! Continuous distributions are rounded to whole bytes and clamped to `[min, max]`; `min`
 //! defaults to the stamp's size and `max` to the largest record any partition key allows.
 
-use crate::scenario::limits::{MAX_PARTITION_KEY_CHARS, MAX_RECORD_BYTES};
+use crate::scenario::limits::{MAX_PARTITION_KEY_CHARS, MAX_RECORD_BYTES, STAMP_LEN};
 use crate::scenario::units;
-use crate::workload::payload::STAMP_LEN;
 use rand::Rng;
 use rand_distr::Distribution;
 use serde::Serialize;
