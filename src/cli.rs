@@ -712,7 +712,7 @@ fn size_workload(args: &SizeArgs) -> anyhow::Result<(crate::sizing::Workload, St
             crate::sizing::Workload {
                 rate,
                 record_bytes,
-                keys: crate::workload::keys::KeyDist::Unique,
+                keys: crate::scenario::keys::KeyDist::Unique,
                 polling_consumers: 1,
                 polls_per_s: 1.0,
                 efo_consumers: 0,

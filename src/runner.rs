@@ -208,7 +208,7 @@ async fn run_on_stream(
     });
     let shard_map = match ShardMap::new(ranges) {
         Ok(map) => Arc::new(map),
-        Err(e) if scenario.records.keys != crate::workload::keys::KeyDist::EvenShards => {
+        Err(e) if scenario.records.keys != crate::scenario::keys::KeyDist::EvenShards => {
             tracing::warn!(
                 "stream `{}`: {e}; the per-shard view is off for this run",
                 ready.name

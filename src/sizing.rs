@@ -7,8 +7,8 @@
 //! the keys' shares of the traffic. Offline and deterministic.
 
 use crate::scenario::Scenario;
+use crate::scenario::keys::KeyDist;
 use crate::scenario::limits::{self, MAX_SHARDS};
-use crate::workload::keys::KeyDist;
 use crate::workload::payload::Payload;
 use crate::workload::shardmap::ShardMap;
 

@@ -3,12 +3,14 @@
 //! Data flows one way: file text -> [`model::RawScenario`] (serde, unknown keys rejected) ->
 //! [`validate::validate`] -> [`Scenario`], whose types make invalid states unrepresentable.
 
+pub mod keys;
 pub mod limits;
 pub mod model;
 pub mod units;
 pub mod validate;
 
-use crate::workload::{keys::KeyDist, payload::Payload, sizes::SizeDist};
+use crate::workload::{payload::Payload, sizes::SizeDist};
+use keys::KeyDist;
 use serde::Serialize;
 use std::path::Path;
 use std::time::Duration;

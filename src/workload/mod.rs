@@ -41,7 +41,7 @@ pub struct Generator {
     shards: Arc<ShardMap>,
     /// Whether a template record without its key field has been reported already.
     warned_key_field: bool,
-    /// The shard of each key slot (see [`crate::workload::keys::KeyDist::slots`]) once hashed,
+    /// The shard of each key slot (see [`crate::scenario::keys::KeyDist::slots`]) once hashed,
     /// so a fixed key set costs one MD5 per key rather than one per record; empty when the
     /// keys are made per record or there are more than [`MEMO_MAX_KEYS`].
     shard_memo: Vec<u32>,
@@ -150,11 +150,12 @@ impl Generator {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scenario::keys::KeyDist;
 
     fn records() -> Records {
         Records {
             size: sizes::SizeDist::Fixed { value: 64 },
-            keys: keys::KeyDist::Uniform { count: 100 },
+            keys: KeyDist::Uniform { count: 100 },
             payload: payload::Payload::Random,
         }
     }
@@ -180,13 +181,13 @@ mod tests {
     fn remembered_shards_match_the_hash() {
         let map = Arc::new(ShardMap::even(7));
         for keys in [
-            keys::KeyDist::Uniform { count: 50 },
-            keys::KeyDist::Hot {
+            KeyDist::Uniform { count: 50 },
+            KeyDist::Hot {
                 fraction: 0.5,
                 count: 20,
             },
-            keys::KeyDist::Sequential { count: 30 },
-            keys::KeyDist::Unique,
+            KeyDist::Sequential { count: 30 },
+            KeyDist::Unique,
         ] {
             let mut g = Generator::new(
                 Records {
@@ -205,7 +206,7 @@ mod tests {
                 let expected = map.shard_of_key(&made.key).map(|s| s as u32);
                 assert_eq!(Some(made.shard), expected, "{keys:?}: key {}", made.key);
             }
-            if matches!(keys, keys::KeyDist::Hot { .. }) {
+            if matches!(keys, KeyDist::Hot { .. }) {
                 assert!(hot > 100, "the hot key's slot was exercised ({hot})");
             }
         }
