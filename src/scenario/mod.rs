@@ -6,12 +6,14 @@
 pub mod keys;
 pub mod limits;
 pub mod model;
+pub mod sizes;
 pub mod units;
 pub mod validate;
 
-use crate::workload::{payload::Payload, sizes::SizeDist};
+use crate::workload::payload::Payload;
 use keys::KeyDist;
 use serde::Serialize;
+use sizes::SizeDist;
 use std::path::Path;
 use std::time::Duration;
 

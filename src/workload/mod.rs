@@ -151,10 +151,11 @@ impl Generator {
 mod tests {
     use super::*;
     use crate::scenario::keys::KeyDist;
+    use crate::scenario::sizes::SizeDist;
 
     fn records() -> Records {
         Records {
-            size: sizes::SizeDist::Fixed { value: 64 },
+            size: SizeDist::Fixed { value: 64 },
             keys: KeyDist::Uniform { count: 100 },
             payload: payload::Payload::Random,
         }
