@@ -7,6 +7,7 @@ pub mod keys;
 pub mod limits;
 pub mod model;
 pub mod sizes;
+pub mod template;
 pub mod units;
 pub mod validate;
 

@@ -6,7 +6,6 @@ pub mod replay;
 pub mod schedule;
 pub mod shardmap;
 pub mod sizes;
-pub mod template;
 
 use crate::metrics::interval::NO_SHARD;
 use crate::scenario::Records;

@@ -5,8 +5,8 @@
 //! schedule) and the intended send time.
 
 use super::replay::Replay;
-use super::template::Template;
 use crate::scenario::limits::{JSON_STAMP_LEN, STAMP_LEN};
+use crate::scenario::template::Template;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
