@@ -6,6 +6,7 @@
 pub mod keys;
 pub mod limits;
 pub mod model;
+pub mod replay;
 pub mod sizes;
 pub mod template;
 pub mod units;

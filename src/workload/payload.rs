@@ -4,8 +4,8 @@
 //! records: magic, run id, producer id, sequence number (the record's index in the run's
 //! schedule) and the intended send time.
 
-use super::replay::Replay;
 use crate::scenario::limits::{JSON_STAMP_LEN, STAMP_LEN};
+use crate::scenario::replay::Replay;
 use crate::scenario::template::Template;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
