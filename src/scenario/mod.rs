@@ -6,14 +6,15 @@
 pub mod keys;
 pub mod limits;
 pub mod model;
+pub mod payload;
 pub mod replay;
 pub mod sizes;
 pub mod template;
 pub mod units;
 pub mod validate;
 
-use crate::workload::payload::Payload;
 use keys::KeyDist;
+use payload::Payload;
 use serde::Serialize;
 use sizes::SizeDist;
 use std::path::Path;

@@ -1,20 +1,23 @@
-//! What a run offers: keys, sizes, payloads and the schedule of intended send times.
+//! Making what a run offers from its scenario: each record's key, size and body drawn from the
+//! scenario's distributions, its stamp, the schedule of intended send times and the stream's
+//! shard map.
 
 pub mod keys;
-pub mod payload;
 pub mod replay;
 pub mod schedule;
 pub mod shardmap;
 pub mod sizes;
+pub mod stamp;
 
 use crate::metrics::interval::NO_SHARD;
 use crate::scenario::Records;
 use crate::scenario::limits::STAMP_LEN;
-use payload::{Payload, Stamp};
+use crate::scenario::payload::Payload;
 use rand::RngCore;
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
 use shardmap::ShardMap;
+use stamp::Stamp;
 use std::sync::Arc;
 
 /// One generated record: where it goes and what it carries.
@@ -99,7 +102,7 @@ impl Generator {
             } => {
                 let mut json = String::new();
                 parsed.render(&mut self.rng, seq, intended_unix_ns, &mut json);
-                match field.as_deref().map(|f| (f, payload::key_field(&json, f))) {
+                match field.as_deref().map(|f| (f, key_field(&json, f))) {
                     Some((_, Some(k))) => key = k,
                     Some((f, None)) => {
                         if !self.warned_key_field {
@@ -146,6 +149,16 @@ impl Generator {
     }
 }
 
+/// The partition key in field `key` of a rendered JSON object.
+fn key_field(json: &str, key: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(json).ok()?;
+    match value.get(key)? {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,7 +169,7 @@ mod tests {
         Records {
             size: SizeDist::Fixed { value: 64 },
             keys: KeyDist::Uniform { count: 100 },
-            payload: payload::Payload::Random,
+            payload: Payload::Random,
         }
     }
 
