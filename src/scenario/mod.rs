@@ -1,7 +1,10 @@
-//! Scenario files: the raw TOML model, its validation into a [`Scenario`], and Kinesis limits.
+//! Scenario files: the raw TOML model, its validation into a [`Scenario`], the distributions a
+//! scenario describes (keys, sizes, payloads) and Kinesis limits.
 //!
 //! Data flows one way: file text -> [`model::RawScenario`] (serde, unknown keys rejected) ->
-//! [`validate::validate`] -> [`Scenario`], whose types make invalid states unrepresentable.
+//! [`validate::parse`] -> [`Scenario`], whose types make invalid states unrepresentable. A
+//! scenario only describes: the workload samples records from it and imports this module, never
+//! the other way round.
 
 pub mod keys;
 pub mod limits;
