@@ -9,9 +9,9 @@
 pub mod command;
 
 use crate::scenario::Scenario;
+use crate::scenario::keys::KeyDist;
 use crate::scenario::limits::{self, MAX_SHARDS};
-use crate::workload::keys::KeyDist;
-use crate::workload::payload::Payload;
+use crate::scenario::payload::Payload;
 use crate::workload::shardmap::ShardMap;
 
 /// Per-shard write limits.

@@ -7,8 +7,8 @@
 use crate::aggregate;
 use crate::metrics::interval::Buckets;
 use crate::metrics::seen::SeenSet;
-use crate::workload::payload::Stamp;
 use crate::workload::schedule::Schedule;
+use crate::workload::stamp::Stamp;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

@@ -162,7 +162,7 @@ fn shard_map(scenario: &Scenario, ready: &stream::ReadyStream) -> anyhow::Result
     });
     match ShardMap::new(ranges) {
         Ok(map) => Ok(map),
-        Err(e) if scenario.records.keys != crate::workload::keys::KeyDist::EvenShards => {
+        Err(e) if scenario.records.keys != crate::scenario::keys::KeyDist::EvenShards => {
             tracing::warn!(
                 "stream `{}`: {e}; the per-shard view is off for this run",
                 ready.name

@@ -33,3 +33,10 @@ pub const MIN_AGGREGATE_BYTES: u64 = 64;
 /// A PUT payload unit: each Kinesis record is billed in chunks of this many bytes (25 KiB),
 /// an aggregate counting as one record.
 pub const PUT_PAYLOAD_UNIT_BYTES: u64 = 25 * 1024;
+
+/// Bytes kbench's stamp takes at the start of a random record's data (magic, run id, producer
+/// id, sequence number, intended send time: the layout is the workload's record stamp, which
+/// asserts that it adds up to this).
+pub const STAMP_LEN: usize = 28;
+/// Bytes the stamp takes at the start of a JSON record: `{"_kbench":"<56 hex digits>",`.
+pub const JSON_STAMP_LEN: usize = 70;

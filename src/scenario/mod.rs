@@ -1,17 +1,27 @@
-//! Scenario files: the raw TOML model, its validation into a [`Scenario`], and Kinesis limits.
+//! Scenario files: the raw TOML model, its validation into a [`Scenario`], the distributions a
+//! scenario describes (keys, sizes, payloads) and Kinesis limits.
 //!
 //! Data flows one way: file text -> [`model::RawScenario`] (serde, unknown keys rejected) ->
-//! [`validate::validate`] -> [`Scenario`], whose types make invalid states unrepresentable.
+//! [`validate::parse`] -> [`Scenario`], whose types make invalid states unrepresentable. A
+//! scenario only describes: the workload samples records from it and imports this module, never
+//! the other way round.
 
 pub mod command;
+pub mod keys;
 pub mod limits;
 pub mod model;
 pub mod overrides;
+pub mod payload;
+pub mod replay;
+pub mod sizes;
+pub mod template;
 pub mod units;
 pub mod validate;
 
-use crate::workload::{keys::KeyDist, payload::Payload, sizes::SizeDist};
+use keys::KeyDist;
+use payload::Payload;
 use serde::Serialize;
+use sizes::SizeDist;
 use std::path::Path;
 use std::time::Duration;
 
@@ -296,6 +306,18 @@ pub struct Phase {
     pub measure: bool,
 }
 
+impl Phase {
+    /// Records a fixed-rate phase offers: its duration times its mean rate, rounded. 0 for a
+    /// `rate = "max"` phase, which offers whatever it makes while it runs.
+    pub fn planned(&self) -> u64 {
+        if self.rate.is_max() {
+            0
+        } else {
+            (self.duration.as_secs_f64() * (self.rate.from + self.rate.to) / 2.0).round() as u64
+        }
+    }
+}
+
 /// Where the consumer starts reading.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -393,7 +415,7 @@ pub fn replay_covers_phases(payload: &Payload, phases: &[Phase]) -> Result<(), S
                 records.len()
             ));
         }
-        let offered = crate::workload::schedule::Schedule::new(phases).total();
+        let offered: u64 = phases.iter().map(Phase::planned).sum();
         if offered > records.len() as u64 {
             return Err(format!(
                 "the phases offer {offered} records but the replay file has {} and `loop = false`; set loop = true or shorten the phases",

@@ -3,13 +3,18 @@
 //! Every check runs before any network I/O. All problems in a file are reported together, each
 //! saying what is wrong and how to fix it.
 
+mod position;
+mod values;
+
 use super::limits::*;
 use super::model::{RawPhase, RawScenario, S};
-use super::units::{parse_duration, parse_size};
+use super::units::parse_duration;
 use super::*;
-use crate::workload::payload::STAMP_LEN;
+use position::{key_at, line_col};
 use std::ops::Range;
 use std::path::Path;
+pub use values::check_stream_name;
+use values::{in_range, parse_apis, parse_rate, size_value};
 
 /// One problem in a scenario file.
 #[derive(Debug, Clone, PartialEq)]
@@ -336,7 +341,7 @@ impl Validator<'_> {
         }
         if let Payload::Replay { records, .. } = &payload {
             let (key, data) = records.max_sizes();
-            if (key + data + crate::workload::payload::JSON_STAMP_LEN) as u64 > MAX_RECORD_BYTES {
+            if (key + data + JSON_STAMP_LEN) as u64 > MAX_RECORD_BYTES {
                 self.push(
                     payload_span.clone(),
                     Some("records.payload"),
@@ -603,162 +608,6 @@ impl Validator<'_> {
             self.push(raw[0].span(), Some("phase[1].measure"), "every phase has measure = false, so nothing would be measured; measure at least one phase");
         }
         phases
-    }
-}
-
-fn parse_rate(v: &toml::Value) -> Result<Rate, String> {
-    if v.as_str() == Some("max") {
-        return Ok(Rate::MAX);
-    }
-    let positive = |v: &toml::Value, what: &str| -> Result<f64, String> {
-        let r = match v {
-            toml::Value::Integer(n) => *n as f64,
-            toml::Value::Float(f) => *f,
-            toml::Value::String(s) if s == "max" => {
-                return Err(format!(
-                    "{what} cannot be \"max\" in a ramp; use rate = \"max\" for the whole phase"
-                ));
-            }
-            _ => {
-                return Err(format!(
-                    "{what} must be a number of records per second (or \"max\" for the whole phase)"
-                ));
-            }
-        };
-        if r > MAX_RATE {
-            Err(format!(
-                "{what} is {r}; kbench offers at most {MAX_RATE} records per second"
-            ))
-        } else if r > 0.0 && r.is_finite() {
-            Ok(r)
-        } else {
-            Err(format!(
-                "{what} is {r}; rates must be greater than 0 records per second"
-            ))
-        }
-    };
-    match v {
-        toml::Value::Table(t) => {
-            check_table_keys(t, &["from", "to"])?;
-            let from = positive(
-                t.get("from")
-                    .ok_or("a ramp needs `from`, e.g. { from = 100, to = 1000 }")?,
-                "`from`",
-            )?;
-            let to = positive(
-                t.get("to")
-                    .ok_or("a ramp needs `to`, e.g. { from = 100, to = 1000 }")?,
-                "`to`",
-            )?;
-            Ok(Rate { from, to })
-        }
-        other => positive(other, "the rate").map(|r| Rate { from: r, to: r }),
-    }
-}
-
-fn size_value(v: &toml::Value) -> Result<u64, String> {
-    match v {
-        toml::Value::String(s) => parse_size(s),
-        toml::Value::Integer(n) if *n >= 0 => Ok(*n as u64),
-        _ => Err("expected a size such as \"5MiB\" or a number of bytes".into()),
-    }
-}
-
-/// `api = "put_records"` or a list of distinct variants.
-fn parse_apis(v: &toml::Value) -> Result<Vec<Api>, String> {
-    let names: Vec<&str> = Api::ALL.iter().map(|a| a.name()).collect();
-    match v {
-        toml::Value::String(s) => Api::parse(s).map(|a| vec![a]),
-        toml::Value::Array(items) if items.is_empty() => Err(format!(
-            "the list of API variants is empty; name at least one of {}",
-            quoted_list(&names)
-        )),
-        toml::Value::Array(items) => {
-            let mut apis = Vec::new();
-            for item in items {
-                let Some(name) = item.as_str() else {
-                    return Err(format!(
-                        "`{item}` is not an API name; use {}",
-                        quoted_list(&names)
-                    ));
-                };
-                let api = Api::parse(name)?;
-                if apis.contains(&api) {
-                    return Err(format!("\"{api}\" is listed twice; list each variant once"));
-                }
-                apis.push(api);
-            }
-            Ok(apis)
-        }
-        _ => Err(format!(
-            "expected an API name or a list of them, e.g. api = [\"put_record\", \"put_records\"]; the names are {}",
-            quoted_list(&names)
-        )),
-    }
-}
-
-fn in_range(n: i64, lo: i64, hi: i64, what: &str) -> Result<i64, String> {
-    if (lo..=hi).contains(&n) {
-        Ok(n)
-    } else {
-        Err(format!("{n} is out of range: {what} must be {lo} to {hi}"))
-    }
-}
-
-/// Stream names: 1-128 letters, digits, `_`, `.` or `-`.
-pub fn check_stream_name(s: &str) -> Result<(), String> {
-    let ok_chars = s
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
-    if (1..=128).contains(&s.len()) && ok_chars {
-        Ok(())
-    } else {
-        Err(format!(
-            "`{s}` is not a valid stream name: use 1-128 letters, digits, `_`, `.` or `-`"
-        ))
-    }
-}
-
-/// 1-based line and column of a byte offset.
-fn line_col(src: &str, offset: usize) -> (usize, usize) {
-    let before = &src[..offset.min(src.len())];
-    let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, col)
-}
-
-/// Best-effort dotted key at a byte offset: the enclosing `[table]` and the key on that line.
-fn key_at(src: &str, offset: usize) -> String {
-    let offset = offset.min(src.len());
-    let mut table = String::new();
-    let mut phase_count = 0;
-    for line in src[..offset].lines() {
-        // a table header may carry a comment: `[[phase]]  # warm-up`
-        let l = match line.trim().split_once('#') {
-            Some((header, _)) if line.trim().starts_with('[') => header.trim(),
-            _ => line.trim(),
-        };
-        if l.starts_with("[[") {
-            let name = l.trim_matches(|c| c == '[' || c == ']').trim();
-            phase_count += 1;
-            table = format!("{name}[{phase_count}]");
-        } else if l.starts_with('[') {
-            table = l.trim_matches(|c| c == '[' || c == ']').trim().to_string();
-        }
-    }
-    let line_start = src[..offset].rfind('\n').map_or(0, |i| i + 1);
-    let line = src[line_start..].lines().next().unwrap_or("");
-    let key = line.split('=').next().unwrap_or("").trim();
-    let key = if line.contains('=') && !key.starts_with('[') {
-        key
-    } else {
-        ""
-    };
-    match (table.is_empty(), key.is_empty()) {
-        (true, true) => "(top level)".into(),
-        (true, false) => key.into(),
-        (false, true) => table,
-        (false, false) => format!("{table}.{key}"),
     }
 }
 

@@ -3,7 +3,7 @@
 use super::{Prices, Workload};
 use crate::console::{EXIT_OK, out};
 use crate::scenario;
-use crate::workload::keys::KeyDist;
+use crate::scenario::keys::KeyDist;
 use std::path::PathBuf;
 
 /// What `kbench size` was asked.

@@ -1,20 +1,23 @@
-//! What a run offers: keys, sizes, payloads and the schedule of intended send times.
+//! Making what a run offers from its scenario: each record's key, size and body drawn from the
+//! scenario's distributions, its stamp, the schedule of intended send times and the stream's
+//! shard map.
 
 pub mod keys;
-pub mod payload;
 pub mod replay;
 pub mod schedule;
 pub mod shardmap;
 pub mod sizes;
-pub mod template;
+pub mod stamp;
 
 use crate::metrics::interval::NO_SHARD;
 use crate::scenario::Records;
-use payload::{Payload, STAMP_LEN, Stamp};
+use crate::scenario::limits::STAMP_LEN;
+use crate::scenario::payload::Payload;
 use rand::RngCore;
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
 use shardmap::ShardMap;
+use stamp::Stamp;
 use std::sync::Arc;
 
 /// One generated record: where it goes and what it carries.
@@ -40,7 +43,7 @@ pub struct Generator {
     shards: Arc<ShardMap>,
     /// Whether a template record without its key field has been reported already.
     warned_key_field: bool,
-    /// The shard of each key slot (see [`crate::workload::keys::KeyDist::slots`]) once hashed,
+    /// The shard of each key slot (see [`crate::scenario::keys::KeyDist::slots`]) once hashed,
     /// so a fixed key set costs one MD5 per key rather than one per record; empty when the
     /// keys are made per record or there are more than [`MEMO_MAX_KEYS`].
     shard_memo: Vec<u32>,
@@ -99,7 +102,7 @@ impl Generator {
             } => {
                 let mut json = String::new();
                 parsed.render(&mut self.rng, seq, intended_unix_ns, &mut json);
-                match field.as_deref().map(|f| (f, payload::key_field(&json, f))) {
+                match field.as_deref().map(|f| (f, key_field(&json, f))) {
                     Some((_, Some(k))) => key = k,
                     Some((f, None)) => {
                         if !self.warned_key_field {
@@ -146,15 +149,27 @@ impl Generator {
     }
 }
 
+/// The partition key in field `key` of a rendered JSON object.
+fn key_field(json: &str, key: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(json).ok()?;
+    match value.get(key)? {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scenario::keys::KeyDist;
+    use crate::scenario::sizes::SizeDist;
 
     fn records() -> Records {
         Records {
-            size: sizes::SizeDist::Fixed { value: 64 },
-            keys: keys::KeyDist::Uniform { count: 100 },
-            payload: payload::Payload::Random,
+            size: SizeDist::Fixed { value: 64 },
+            keys: KeyDist::Uniform { count: 100 },
+            payload: Payload::Random,
         }
     }
 
@@ -179,13 +194,13 @@ mod tests {
     fn remembered_shards_match_the_hash() {
         let map = Arc::new(ShardMap::even(7));
         for keys in [
-            keys::KeyDist::Uniform { count: 50 },
-            keys::KeyDist::Hot {
+            KeyDist::Uniform { count: 50 },
+            KeyDist::Hot {
                 fraction: 0.5,
                 count: 20,
             },
-            keys::KeyDist::Sequential { count: 30 },
-            keys::KeyDist::Unique,
+            KeyDist::Sequential { count: 30 },
+            KeyDist::Unique,
         ] {
             let mut g = Generator::new(
                 Records {
@@ -204,7 +219,7 @@ mod tests {
                 let expected = map.shard_of_key(&made.key).map(|s| s as u32);
                 assert_eq!(Some(made.shard), expected, "{keys:?}: key {}", made.key);
             }
-            if matches!(keys, keys::KeyDist::Hot { .. }) {
+            if matches!(keys, KeyDist::Hot { .. }) {
                 assert!(hot > 100, "the hot key's slot was exercised ({hot})");
             }
         }

@@ -24,7 +24,8 @@ pub struct PhasePlan {
     /// `rate = "max"`: a closed loop, whose records are due as soon as the producer can take
     /// them, until the phase's time is over.
     pub closed: bool,
-    /// Records a fixed-rate phase offers (0 for a closed-loop phase: see [`Schedule::count`]).
+    /// Records a fixed-rate phase offers ([`Phase::planned`]; 0 for a closed-loop phase: see
+    /// [`Schedule::count`]).
     planned: u64,
     /// Whether the phase counts toward the measured statistics and SLOs.
     pub measure: bool,
@@ -70,11 +71,7 @@ impl Schedule {
             .iter()
             .map(|p| {
                 let closed = p.rate.is_max();
-                let planned = if closed {
-                    0
-                } else {
-                    (p.duration.as_secs_f64() * (p.rate.from + p.rate.to) / 2.0).round() as u64
-                };
+                let planned = p.planned();
                 let plan = PhasePlan {
                     name: p.name.clone(),
                     start,

@@ -1,102 +1,16 @@
-//! Record bodies: the stamp kbench puts at the front of every record, and the bytes after it.
+//! What a scenario says fills each record after its stamp: random bytes, a JSON template or a
+//! replay file, parsed and checked from `payload = ...`.
 //!
-//! The stamp is how the consumer computes end-to-end latency and finds lost and duplicated
-//! records: magic, run id, producer id, sequence number (the record's index in the run's
-//! schedule) and the intended send time.
+//! A template is checked by rendering a few hundred seeded samples of it; a replay file is read
+//! whole. The workload makes the records (`workload::Generator`).
 
+use super::limits::{JSON_STAMP_LEN, MAX_PARTITION_KEY_CHARS, MAX_RECORD_BYTES};
 use super::replay::Replay;
 use super::template::Template;
+use super::{check_table_keys, suggest};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-
-/// First bytes of every stamp ("KBS" + format version 1).
-pub const STAMP_MAGIC: [u8; 4] = *b"KBS1";
-/// Bytes the stamp occupies at the start of a record's data.
-pub const STAMP_LEN: usize = 28;
-
-/// What a record carries to let the consumer account for it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Stamp {
-    /// Random per run, so records of other runs on a shared stream are recognised and skipped.
-    pub run_id: u32,
-    /// Which producer process wrote it (0 for a single kbench process).
-    pub producer_id: u32,
-    /// Index of the record in the run's schedule: dense from 0, unique per run.
-    pub seq: u64,
-    /// Intended send time, nanoseconds since the Unix epoch.
-    pub intended_unix_ns: u64,
-}
-
-impl Stamp {
-    /// Writes the stamp into the first `STAMP_LEN` bytes of `out`.
-    pub fn write(&self, out: &mut [u8]) {
-        out[0..4].copy_from_slice(&STAMP_MAGIC);
-        out[4..8].copy_from_slice(&self.run_id.to_be_bytes());
-        out[8..12].copy_from_slice(&self.producer_id.to_be_bytes());
-        out[12..20].copy_from_slice(&self.seq.to_be_bytes());
-        out[20..28].copy_from_slice(&self.intended_unix_ns.to_be_bytes());
-    }
-
-    /// Reads a stamp from the start of a record's data (binary, or a JSON record's `_kbench`
-    /// field); `None` if it carries none.
-    pub fn read(data: &[u8]) -> Option<Stamp> {
-        Stamp::read_binary(data).or_else(|| Stamp::read_json(data))
-    }
-
-    fn read_binary(data: &[u8]) -> Option<Stamp> {
-        if data.len() < STAMP_LEN || data[0..4] != STAMP_MAGIC {
-            return None;
-        }
-        let u32_at =
-            |i: usize| u32::from_be_bytes([data[i], data[i + 1], data[i + 2], data[i + 3]]);
-        let u64_at = |i: usize| {
-            let mut b = [0u8; 8];
-            b.copy_from_slice(&data[i..i + 8]);
-            u64::from_be_bytes(b)
-        };
-        Some(Stamp {
-            run_id: u32_at(4),
-            producer_id: u32_at(8),
-            seq: u64_at(12),
-            intended_unix_ns: u64_at(20),
-        })
-    }
-}
-
-/// Bytes a stamp takes in a JSON record: `{"_kbench":"<56 hex digits>",`.
-pub const JSON_STAMP_LEN: usize = JSON_STAMP_PREFIX.len() + 2 * STAMP_LEN + 2;
-const JSON_STAMP_PREFIX: &[u8] = b"{\"_kbench\":\"";
-
-impl Stamp {
-    /// The stamp as the first field of a JSON object: `{"_kbench":"<hex>",` + the rest of `object`
-    /// (which must start with `{`).
-    pub fn prefix_json(&self, object: &str, out: &mut Vec<u8>) {
-        let mut raw = [0u8; STAMP_LEN];
-        self.write(&mut raw);
-        out.clear();
-        out.extend_from_slice(JSON_STAMP_PREFIX);
-        for b in raw {
-            out.extend_from_slice(format!("{b:02x}").as_bytes());
-        }
-        out.push(b'"');
-        let rest = object.trim_start().strip_prefix('{').unwrap_or(object);
-        if !rest.trim_start().starts_with('}') {
-            out.push(b',');
-        }
-        out.extend_from_slice(rest.as_bytes());
-    }
-
-    /// Reads a stamp from a JSON record that starts with kbench's `_kbench` field.
-    fn read_json(data: &[u8]) -> Option<Stamp> {
-        let hex = data.strip_prefix(JSON_STAMP_PREFIX)?.get(..2 * STAMP_LEN)?;
-        let mut raw = [0u8; STAMP_LEN];
-        for (i, pair) in hex.chunks(2).enumerate() {
-            raw[i] = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
-        }
-        Stamp::read_binary(&raw)
-    }
-}
 
 /// What fills a record after its stamp.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -106,15 +20,23 @@ pub enum Payload {
     Random,
     /// A JSON object rendered from a template; the partition key from field `key` if given.
     Template {
+        /// As written, for the effective scenario.
         text: String,
+        /// The field that holds the partition key; None: keys come from `[records] keys`.
         key: Option<String>,
+        /// Parsed once when the scenario is checked; every generator renders from it.
         parsed: Arc<Template>,
     },
     /// JSON objects replayed from an NDJSON file, the partition key from field `key`.
     Replay {
+        /// As written (relative paths start at the scenario file's folder), for the effective
+        /// scenario.
         file: PathBuf,
+        /// The field that holds each record's partition key.
         key: String,
+        /// `loop`: whether the run starts the file again after its last record.
         looped: bool,
+        /// The file's records, read when the scenario is checked.
         records: Arc<Replay>,
     },
 }
@@ -153,10 +75,10 @@ impl Payload {
             toml::Value::String(s) if s == "random" => Ok(Payload::Random),
             toml::Value::String(other) => Err(format!(
                 "unknown payload `{other}`{}; use \"random\", {{ template = \"...\" }} or {{ file = \"events.ndjson\", key = \"field\" }}",
-                crate::scenario::suggest(other, &["random"])
+                suggest(other, &["random"])
             )),
             toml::Value::Table(t) if t.contains_key("template") => {
-                crate::scenario::check_table_keys(t, &["template", "key"])?;
+                check_table_keys(t, &["template", "key"])?;
                 let text = t["template"].as_str().ok_or("`template` must be a string")?.to_string();
                 let key = match t.get("key") {
                     None => None,
@@ -167,7 +89,7 @@ impl Payload {
                 Ok(Payload::Template { text, key, parsed: Arc::new(parsed) })
             }
             toml::Value::Table(t) if t.contains_key("file") => {
-                crate::scenario::check_table_keys(t, &["file", "key", "loop"])?;
+                check_table_keys(t, &["file", "key", "loop"])?;
                 let file = PathBuf::from(t["file"].as_str().ok_or("`file` must be a path")?);
                 let key = t
                     .get("key")
@@ -203,7 +125,6 @@ impl Payload {
 /// Checks a template before any record is sent: its longest record fits the record limit, and
 /// a few hundred seeded samples each render a JSON object whose key field is a valid partition key.
 fn check_template_sample(t: &Template, key: Option<&str>) -> Result<(), String> {
-    use crate::scenario::limits::{MAX_PARTITION_KEY_CHARS, MAX_RECORD_BYTES};
     use rand::SeedableRng;
     let longest = t
         .max_len()
@@ -241,37 +162,4 @@ fn check_template_sample(t: &Template, key: Option<&str>) -> Result<(), String> 
         }
     }
     Ok(())
-}
-
-/// The partition key in field `key` of a rendered JSON object.
-pub fn key_field(json: &str, key: &str) -> Option<String> {
-    let value: serde_json::Value = serde_json::from_str(json).ok()?;
-    match value.get(key)? {
-        serde_json::Value::String(s) => Some(s.clone()),
-        serde_json::Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn stamp_round_trips_and_rejects_foreign_data() {
-        let stamp = Stamp {
-            run_id: 0xDEAD_BEEF,
-            producer_id: 3,
-            seq: 1 << 40,
-            intended_unix_ns: 1_764_000_000_000_000_000,
-        };
-        let mut data = vec![0u8; 100];
-        stamp.write(&mut data);
-        assert_eq!(Stamp::read(&data), Some(stamp));
-        assert_eq!(Stamp::read(&data[..STAMP_LEN - 1]), None);
-        assert_eq!(
-            Stamp::read(b"{\"not\": \"a stamp\", \"padding\": 1234}"),
-            None
-        );
-    }
 }

@@ -1,4 +1,7 @@
-//! JSON record templates: literal text with `{{...}}` placeholders, rendered per record.
+//! JSON record templates: literal text with `{{...}}` placeholders, parsed and rendered.
+//!
+//! Rendering lives with parsing because checking a scenario's template means rendering samples
+//! of it (see `scenario::payload`); the workload renders one per record.
 //!
 //! Placeholders: `{{seq}}` (the record's sequence number), `{{timestamp}}` (epoch seconds),
 //! `{{timestamp_ms}}`, `{{rfc3339}}`, `{{int MIN MAX}}`, `{{float MIN MAX}}`,
@@ -6,6 +9,7 @@
 //! (N random letters and digits). `{{NAME: ...}}` names a value; `{{NAME}}` repeats it later
 //! in the same record.
 
+use super::suggest;
 use rand::Rng;
 use rand::distr::weighted::WeightedIndex;
 use rand_distr::Distribution;
@@ -82,7 +86,7 @@ impl Template {
                 (None, Some(i)) => Gen::Ref(i),
                                 _ => parse_gen(spec).map_err(|e| {
                     let names: Vec<&str> = names.iter().map(String::as_str).collect();
-                    match crate::scenario::suggest(spec, &names) {
+                    match suggest(spec, &names) {
                         hint if hint.is_empty() => e,
                         // a misspelt reference to a named value
                         hint => format!("`{{{{{spec}}}}}` is neither a placeholder nor a name defined earlier{hint}"),
@@ -257,7 +261,7 @@ fn parse_gen(spec: &str) -> Result<Gen, String> {
         other => {
             return Err(format!(
                 "unknown placeholder `{{{{{other}}}}}`{}; known: {} (or a name given earlier with `{{{{NAME: ...}}}}`)",
-                crate::scenario::suggest(other, KNOWN),
+                suggest(other, KNOWN),
                 KNOWN.join(", ")
             ));
         }
