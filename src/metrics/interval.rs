@@ -5,6 +5,7 @@
 //! Memory is fixed: a few histograms per phase per task, whatever the run length.
 
 use super::histogram::Latency;
+use crate::workload::shardmap::NO_SHARD;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -101,9 +102,6 @@ impl ShardCounters {
         self.throttled += other.throttled;
     }
 }
-
-/// Marks a record whose shard is not known (no shard map, or a hash outside every range).
-pub const NO_SHARD: u32 = u32::MAX;
 
 /// The counters of shard `i`, created on first use; None for [`NO_SHARD`].
 pub fn shard_entry(shards: &mut Vec<ShardCounters>, i: u32) -> Option<&mut ShardCounters> {

@@ -7,8 +7,8 @@
 //! a record too big to share an aggregate is still sent.
 
 use crate::aggregate::{self, Builder};
-use crate::metrics::interval::NO_SHARD;
 use crate::scenario::Aggregation;
+use crate::workload::shardmap::NO_SHARD;
 use std::collections::HashMap;
 use std::time::Instant;
 

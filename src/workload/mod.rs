@@ -9,13 +9,13 @@ pub mod shardmap;
 pub mod sizes;
 pub mod stamp;
 
-use crate::metrics::interval::NO_SHARD;
 use crate::scenario::Records;
 use crate::scenario::limits::STAMP_LEN;
 use crate::scenario::payload::Payload;
 use rand::RngCore;
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
+use shardmap::NO_SHARD;
 use shardmap::ShardMap;
 use stamp::Stamp;
 use std::sync::Arc;

@@ -13,6 +13,9 @@ pub struct ShardMap {
     ranges: Vec<(u128, u128, String)>,
 }
 
+/// Marks a record whose shard is not known (no shard map, or a hash outside every range).
+pub const NO_SHARD: u32 = u32::MAX;
+
 impl ShardMap {
     /// Builds the map from (shard id, starting hash key, ending hash key) as decimal strings.
     pub fn new<'a>(
