@@ -333,18 +333,54 @@ pub fn write_visuals(data: &load::ReportData) -> anyhow::Result<()> {
 
 /// `results/<scenario>-<UTC timestamp>` under `base`, created.
 pub fn create_run_dir(base: &Path, scenario: &str) -> anyhow::Result<PathBuf> {
-    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
-    let mut dir = base.join(format!("{scenario}-{stamp}"));
-    let mut n = 1;
-    while dir.exists() {
-        n += 1;
-        dir = base.join(format!("{scenario}-{stamp}-{n}"));
-    }
-    std::fs::create_dir_all(&dir).with_context(|| {
+    let cannot = |dir: &Path| {
         format!(
             "cannot create report directory `{}`; check --out",
             dir.display()
         )
-    })?;
-    Ok(dir)
+    };
+    std::fs::create_dir_all(base).with_context(|| cannot(base))?;
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+    let mut dir = base.join(format!("{scenario}-{stamp}"));
+    let mut n = 1;
+    // create_dir, not a look then a create: two runs started in the same second (two processes
+    // on one --out) must not both take the same directory
+    loop {
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                n += 1;
+                dir = base.join(format!("{scenario}-{stamp}-{n}"));
+            }
+            Err(e) => return Err(e).with_context(|| cannot(&dir)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_started_together_get_directories_of_their_own() {
+        let base = tempfile::tempdir().expect("temp dir");
+        let out = base.path().join("results");
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(8));
+        let made: Vec<PathBuf> = (0..8)
+            .map(|_| {
+                let out = out.clone();
+                let barrier = barrier.clone();
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    create_run_dir(&out, "burst").expect("a directory")
+                })
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|t| t.join().expect("thread"))
+            .collect();
+        let distinct: std::collections::BTreeSet<&PathBuf> = made.iter().collect();
+        assert_eq!(distinct.len(), 8, "{made:?}");
+        assert!(made.iter().all(|d| d.is_dir() && d.starts_with(&out)));
+    }
 }
