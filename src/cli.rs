@@ -355,16 +355,14 @@ async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             };
             crate::endpoint::serve::serve(port, null, &embedded.options(), ctrl_c).await
         }
-        Command::Run(args) => {
-            crate::run::command::execute(&args.command(), cancel_on_ctrl_c()).await
-        }
+        Command::Run(args) => crate::run::command::execute(&args.command(), cancel_on_ctrl_c).await,
         Command::Compare(args) => {
             crate::report::command::compare(&args.a, &args.b, &args.limits.max_regression)
         }
         Command::Report { dir } => crate::report::command::report(&dir),
         Command::Size(args) => crate::sizing::command::size(&args.request()),
         Command::Sweep(args) => {
-            crate::sweep::command::execute(&args.command(), cancel_on_ctrl_c()).await
+            crate::sweep::command::execute(&args.command(), cancel_on_ctrl_c).await
         }
     }
 }

@@ -339,13 +339,16 @@ pub fn create_run_dir(base: &Path, scenario: &str) -> anyhow::Result<PathBuf> {
             dir.display()
         )
     };
-    std::fs::create_dir_all(base).with_context(|| cannot(base))?;
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
     let mut dir = base.join(format!("{scenario}-{stamp}"));
     let mut n = 1;
     // create_dir, not a look then a create: two runs started in the same second (two processes
     // on one --out) must not both take the same directory
     loop {
+        // the parents as create_dir_all made them (a scenario name may hold a slash)
+        if let Some(parent) = dir.parent() {
+            std::fs::create_dir_all(parent).with_context(|| cannot(&dir))?;
+        }
         match std::fs::create_dir(&dir) {
             Ok(()) => return Ok(dir),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
@@ -382,5 +385,8 @@ mod tests {
         let distinct: std::collections::BTreeSet<&PathBuf> = made.iter().collect();
         assert_eq!(distinct.len(), 8, "{made:?}");
         assert!(made.iter().all(|d| d.is_dir() && d.starts_with(&out)));
+        // a scenario name with a slash makes the folders it names, as create_dir_all did
+        let nested = create_run_dir(&out, "team/burst").expect("a nested directory");
+        assert!(nested.is_dir() && nested.parent() == Some(out.join("team").as_path()));
     }
 }

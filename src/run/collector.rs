@@ -72,6 +72,8 @@ pub struct CollectorRole {
     /// Stops the collector after one last row.
     stop: CancellationToken,
     task: Option<JoinHandle<Collected>>,
+    /// The first time-series write that failed: said once the progress bars are gone.
+    write_error: Option<anyhow::Error>,
 }
 
 impl CollectorRole {
@@ -81,6 +83,7 @@ impl CollectorRole {
             progress,
             stop: CancellationToken::new(),
             task: None,
+            write_error: None,
         }
     }
 }
@@ -131,9 +134,7 @@ impl Role for CollectorRole {
                 return Ok(());
             };
             let (collector, write_error) = task.await.context("the collector task failed")?;
-            if let Some(e) = write_error {
-                tracing::warn!("the time series files are incomplete: {e:#}");
-            }
+            self.write_error = write_error;
             let _ = run.collected.set(collector);
             Ok(())
         })
@@ -141,6 +142,9 @@ impl Role for CollectorRole {
 
     /// The phases, and their measured total (a warm-up between them does not count).
     fn summarise(&self, run: &Context, results: &Results, summary: &mut VariantSummary) {
+        if let Some(e) = &self.write_error {
+            tracing::warn!("the time series files are incomplete: {e:#}");
+        }
         let schedule = &run.schedule;
         summary.phases = schedule
             .phases

@@ -32,8 +32,12 @@ pub struct RunCommand {
     pub embedded: EmbeddedOptions,
 }
 
-/// Runs the command; returns the exit code.
-pub async fn execute(cmd: &RunCommand, cancel: CancellationToken) -> anyhow::Result<i32> {
+/// Runs the command; returns the exit code. `cancel` gives the token that stops the run (Ctrl-C
+/// in the CLI): it is called once the scenario and the baseline are loaded, just before the run.
+pub async fn execute(
+    cmd: &RunCommand,
+    cancel: impl FnOnce() -> CancellationToken,
+) -> anyhow::Result<i32> {
     let scenario = scenario::load(&cmd.scenario)?;
     let scenario = cmd.overrides.apply(scenario)?;
     scenario
@@ -67,7 +71,7 @@ pub async fn execute(cmd: &RunCommand, cancel: CancellationToken) -> anyhow::Res
         progress: cmd.progress && !cmd.json,
         embedded: cmd.embedded.clone(),
     };
-    let outcome = super::run(&scenario, &settings, cancel).await?;
+    let outcome = super::run(&scenario, &settings, cancel()).await?;
     let dir = outcome.dir.display().to_string();
     if cmd.json {
         let report = RunReport {

@@ -12,6 +12,10 @@ use crate::workload::shardmap::ShardMap;
 /// p99 schedule lag above which the summary says records went out late.
 const LATE_P99_MS: f64 = 100.0;
 
+/// Share of record attempts throttled above which late records are put down to the stream's
+/// write limits (the retries of throttled records keep the workers busy) rather than the client.
+const THROTTLED_CAUSE_PCT: f64 = 1.0;
+
 /// Sends the schedule's records through the scenario's API variant.
 #[derive(Default)]
 pub struct ProducerPool {
@@ -57,12 +61,13 @@ impl Role for ProducerPool {
 
         let total = summary.phases.last().cloned();
         if let Some(t) = &total
-            && t.schedule_lag.p99_ms > LATE_P99_MS
+            && let Some(w) = late_warning(
+                t.schedule_lag.p99_ms,
+                t.throttled_pct,
+                run.scenario.producer.in_flight,
+            )
         {
-            summary.warnings.push(format!(
-                "records went out late: p99 schedule lag {:.0}ms. All {} in-flight requests were busy (with retries or slow responses), so the offered rate was not sent on time; latencies are measured from the intended send time, so they include this wait. Raise producer.in_flight or lower the rate to measure the stream rather than the client.",
-                t.schedule_lag.p99_ms, run.scenario.producer.in_flight
-            ));
+            summary.warnings.push(w);
         }
         summary.per_shard = shard_summaries(
             run.shard_map,
@@ -79,6 +84,24 @@ impl Role for ProducerPool {
             aggregated,
         ));
     }
+}
+
+/// Why records went out late, when they did (p99 schedule lag above [`LATE_P99_MS`]), with the
+/// advice that matches the cause: throttling at the shard limits means the stream is the limit;
+/// workers all busy without throttling means the client is.
+fn late_warning(lag_p99_ms: f64, throttled_pct: f64, in_flight: usize) -> Option<String> {
+    if lag_p99_ms <= LATE_P99_MS {
+        return None;
+    }
+    Some(if throttled_pct >= THROTTLED_CAUSE_PCT {
+        format!(
+            "records went out late: p99 schedule lag {lag_p99_ms:.0}ms. {throttled_pct:.1}% of record attempts were throttled at the shards' write limits (1,000 records/s and 1 MiB/s per shard), and their retries kept all {in_flight} in-flight requests busy: the stream is the limit here, not the client. Add shards (kbench size says how many) or lower the rate; latencies are measured from the intended send time, so they include this wait."
+        )
+    } else {
+        format!(
+            "records went out late: p99 schedule lag {lag_p99_ms:.0}ms. All {in_flight} in-flight requests were busy (with retries or slow responses), so the offered rate was not sent on time; latencies are measured from the intended send time, so they include this wait. Raise producer.in_flight or lower the rate to measure the stream rather than the client."
+        )
+    })
 }
 
 /// Per-shard writes over the measured phases, in hash-key order.
@@ -168,4 +191,27 @@ fn shard_warnings(
         ));
     }
     warnings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn late_records_are_put_down_to_the_stream_when_it_throttled_and_to_the_client_when_not() {
+        assert_eq!(late_warning(80.0, 50.0, 16), None);
+        let stream = late_warning(900.0, 42.0, 16).expect("late");
+        assert!(
+            stream.contains("42.0% of record attempts were throttled"),
+            "{stream}"
+        );
+        assert!(stream.contains("the stream is the limit here"), "{stream}");
+        assert!(!stream.contains("Raise producer.in_flight"), "{stream}");
+        let client = late_warning(900.0, 0.2, 16).expect("late");
+        assert!(
+            client.contains("All 16 in-flight requests were busy"),
+            "{client}"
+        );
+        assert!(client.contains("Raise producer.in_flight"), "{client}");
+    }
 }

@@ -23,8 +23,12 @@ pub struct SweepCommand {
     pub settings: SweepSettings,
 }
 
-/// Runs the sweep; exit 2 when no shard count tried sustains the target rate.
-pub async fn execute(cmd: &SweepCommand, cancel: CancellationToken) -> anyhow::Result<i32> {
+/// Runs the sweep; exit 2 when no shard count tried sustains the target rate. `cancel` gives the
+/// token that stops it (Ctrl-C in the CLI), called just before the first step.
+pub async fn execute(
+    cmd: &SweepCommand,
+    cancel: impl FnOnce() -> CancellationToken,
+) -> anyhow::Result<i32> {
     let path = cmd.scenario.display().to_string();
     let mut scenario = cmd.overrides.apply(scenario::load(&cmd.scenario)?)?;
     if let Some(name) = &cmd.api {
@@ -72,7 +76,7 @@ pub async fn execute(cmd: &SweepCommand, cancel: CancellationToken) -> anyhow::R
             (None, None) => "at 1,000 records/s per shard (the payload, a JSON template or replayed records, sizes its own records, so the calculator cannot; --start sets the first rate)".into(),
         }
     ));
-    let outcome = super::run(&scenario, &settings, workload.as_ref(), cancel, |step| {
+    let outcome = super::run(&scenario, &settings, workload.as_ref(), cancel(), |step| {
         out(&step_line(step))
     })
     .await?;
