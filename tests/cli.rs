@@ -161,6 +161,18 @@ fn missing_phases() {
 }
 
 #[test]
+fn a_missing_scenario_file_is_said_once_with_its_path_and_the_advice() {
+    let expected = "error: cannot read scenario file `no/such/scenario.toml`: No such file or directory (os error 2); check the path and its permissions\n";
+    for command in ["validate", "run"] {
+        kbench()
+            .args([command, "no/such/scenario.toml"])
+            .assert()
+            .code(1)
+            .stderr(predicate::eq(expected));
+    }
+}
+
+#[test]
 fn unreadable_file() {
     kbench()
         .args(["validate", "no/such/scenario.toml"])
@@ -329,6 +341,21 @@ fn aws_without_a_region_says_what_to_set() {
         .stderr(predicate::str::contains(
             "no AWS region found: set AWS_REGION",
         ));
+}
+
+#[test]
+fn aws_without_a_region_is_one_line_without_sdk_warnings_or_colours() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = aws_run(dir.path(), None).code(1).get_output().clone();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "one line on stderr: {stderr}");
+    assert!(
+        lines[0].starts_with("error: no AWS region found: set AWS_REGION"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("WARN"), "{stderr}");
+    assert!(!stderr.contains("\x1b["), "{stderr}");
 }
 
 #[test]
