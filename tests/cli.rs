@@ -154,6 +154,24 @@ fn record_over_one_mib() {
 }
 
 #[test]
+fn enhanced_fan_out_by_any_name_is_not_supported_yet_and_a_typo_gets_a_suggestion() {
+    for kind in ["efo", "enhanced_fan_out", "enhanced-fan-out"] {
+        rejects(
+            &GOOD.replace("drain = \"10s\"", &format!("kind = \"{kind}\"")),
+            12,
+            "consumer.kind",
+            "enhanced fan-out consumers are not supported yet; use kind = \"polling\"",
+        );
+    }
+    rejects(
+        &GOOD.replace("drain = \"10s\"", "kind = \"poling\""),
+        12,
+        "consumer.kind",
+        "unknown consumer kind `poling`, did you mean `polling`?; use \"polling\"",
+    );
+}
+
+#[test]
 fn missing_phases() {
     let text =
         GOOD.split("[[phase]]").next().expect("head").to_string() + "[consumer]\ndrain = \"1s\"\n";

@@ -411,10 +411,14 @@ impl Validator<'_> {
         let c = &raw.consumer;
         self.get(&c.kind, "consumer.kind", (), |k| match k.as_str() {
             "polling" => Ok(()),
-            "efo" => Err(
+            // one thing, three spellings
+            "efo" | "enhanced_fan_out" | "enhanced-fan-out" => Err(
                 "enhanced fan-out consumers are not supported yet; use kind = \"polling\"".into(),
             ),
-            other => Err(format!("unknown consumer kind `{other}`; use \"polling\"")),
+            other => Err(format!(
+                "unknown consumer kind `{other}`{}; use \"polling\"",
+                suggest(other, &["polling", "efo", "enhanced_fan_out"])
+            )),
         });
         let start = self.get(&c.start, "consumer.start", Start::Latest, |s| {
             match s.as_str() {
