@@ -394,15 +394,20 @@ fn serve_answers_kinesis_calls_on_loopback() {
         .spawn()
         .expect("spawn kbench serve");
     let stdout = child.stdout.take().expect("stdout");
+    let mut banner = BufReader::new(stdout);
     let mut first = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut first)
-        .expect("a line");
+    banner.read_line(&mut first).expect("a line");
+    // the AWS CLI example runs where no credentials are configured
+    let mut example = String::new();
+    banner.read_line(&mut example).expect("a second line");
     let url = first
         .split_whitespace()
         .find(|w| w.starts_with("http://127.0.0.1:"))
         .expect("the URL is printed")
         .to_string();
+    let expected_example = format!(
+        "try: AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x aws kinesis list-streams --endpoint-url {url} --region us-east-1"
+    );
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let streams = rt.block_on(async {
         let client =
@@ -427,6 +432,7 @@ fn serve_answers_kinesis_calls_on_loopback() {
     let _ = child.kill();
     let _ = child.wait();
     assert_eq!(streams, vec!["s1".to_string()]);
+    assert!(example.contains(&expected_example), "{example}");
 }
 
 #[test]
