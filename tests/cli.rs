@@ -251,6 +251,16 @@ fn a_run_prints_json_and_an_slo_breach_exits_2() {
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("--json prints JSON");
     assert_eq!(json["variants"][0]["accounting"]["scheduled"], 50);
     assert_eq!(json["variants"][0]["accounting"]["lost"], 0);
+    // the report directory's path, under --out, holding the run's run.json
+    let report_dir = Path::new(json["report_dir"].as_str().expect("a report_dir string"));
+    assert!(
+        report_dir.starts_with(dir.path().join("results")),
+        "{report_dir:?}"
+    );
+    assert!(report_dir.join("run.json").is_file(), "{report_dir:?}");
+    let run_json = read_json(&report_dir.join("run.json"));
+    assert_eq!(run_json["variants"], json["variants"]);
+    assert!(run_json.get("report_dir").is_none());
 
     // no PutRecords call answers within a microsecond: the put_p99 SLO is breached
     let breach = write(
