@@ -154,10 +154,40 @@ fn record_over_one_mib() {
 }
 
 #[test]
+fn enhanced_fan_out_by_any_name_is_not_supported_yet_and_a_typo_gets_a_suggestion() {
+    for kind in ["efo", "enhanced_fan_out", "enhanced-fan-out"] {
+        rejects(
+            &GOOD.replace("drain = \"10s\"", &format!("kind = \"{kind}\"")),
+            12,
+            "consumer.kind",
+            "enhanced fan-out consumers are not supported yet; use kind = \"polling\"",
+        );
+    }
+    rejects(
+        &GOOD.replace("drain = \"10s\"", "kind = \"poling\""),
+        12,
+        "consumer.kind",
+        "unknown consumer kind `poling`, did you mean `polling`?; use \"polling\"",
+    );
+}
+
+#[test]
 fn missing_phases() {
     let text =
         GOOD.split("[[phase]]").next().expect("head").to_string() + "[consumer]\ndrain = \"1s\"\n";
     rejects(&text, 1, "phase", "add at least one [[phase]]");
+}
+
+#[test]
+fn a_missing_scenario_file_is_said_once_with_its_path_and_the_advice() {
+    let expected = "error: cannot read scenario file `no/such/scenario.toml`: No such file or directory (os error 2); check the path and its permissions\n";
+    for command in ["validate", "run"] {
+        kbench()
+            .args([command, "no/such/scenario.toml"])
+            .assert()
+            .code(1)
+            .stderr(predicate::eq(expected));
+    }
 }
 
 #[test]
@@ -221,6 +251,16 @@ fn a_run_prints_json_and_an_slo_breach_exits_2() {
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("--json prints JSON");
     assert_eq!(json["variants"][0]["accounting"]["scheduled"], 50);
     assert_eq!(json["variants"][0]["accounting"]["lost"], 0);
+    // the report directory's path, under --out, holding the run's run.json
+    let report_dir = Path::new(json["report_dir"].as_str().expect("a report_dir string"));
+    assert!(
+        report_dir.starts_with(dir.path().join("results")),
+        "{report_dir:?}"
+    );
+    assert!(report_dir.join("run.json").is_file(), "{report_dir:?}");
+    let run_json = read_json(&report_dir.join("run.json"));
+    assert_eq!(run_json["variants"], json["variants"]);
+    assert!(run_json.get("report_dir").is_none());
 
     // no PutRecords call answers within a microsecond: the put_p99 SLO is breached
     let breach = write(
@@ -332,6 +372,21 @@ fn aws_without_a_region_says_what_to_set() {
 }
 
 #[test]
+fn aws_without_a_region_is_one_line_without_sdk_warnings_or_colours() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = aws_run(dir.path(), None).code(1).get_output().clone();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "one line on stderr: {stderr}");
+    assert!(
+        lines[0].starts_with("error: no AWS region found: set AWS_REGION"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("WARN"), "{stderr}");
+    assert!(!stderr.contains("\x1b["), "{stderr}");
+}
+
+#[test]
 fn aws_without_credentials_says_what_to_set() {
     let dir = tempfile::tempdir().expect("tempdir");
     aws_run(dir.path(), Some("eu-west-1"))
@@ -349,15 +404,20 @@ fn serve_answers_kinesis_calls_on_loopback() {
         .spawn()
         .expect("spawn kbench serve");
     let stdout = child.stdout.take().expect("stdout");
+    let mut banner = BufReader::new(stdout);
     let mut first = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut first)
-        .expect("a line");
+    banner.read_line(&mut first).expect("a line");
+    // the AWS CLI example runs where no credentials are configured
+    let mut example = String::new();
+    banner.read_line(&mut example).expect("a second line");
     let url = first
         .split_whitespace()
         .find(|w| w.starts_with("http://127.0.0.1:"))
         .expect("the URL is printed")
         .to_string();
+    let expected_example = format!(
+        "try: AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x aws kinesis list-streams --endpoint-url {url} --region us-east-1"
+    );
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let streams = rt.block_on(async {
         let client =
@@ -382,6 +442,7 @@ fn serve_answers_kinesis_calls_on_loopback() {
     let _ = child.kill();
     let _ = child.wait();
     assert_eq!(streams, vec!["s1".to_string()]);
+    assert!(example.contains(&expected_example), "{example}");
 }
 
 #[test]

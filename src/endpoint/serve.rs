@@ -32,7 +32,8 @@ pub async fn serve(
             units::format_size(options.max_retained_bytes)
         ));
         out(&format!(
-            "  try: aws kinesis list-streams --endpoint-url {url} --region us-east-1"
+            // any credentials do; dummy ones let the AWS CLI run where none are configured
+            "  try: AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x aws kinesis list-streams --endpoint-url {url} --region us-east-1"
         ));
     }
     shutdown.await?;

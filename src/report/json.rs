@@ -24,7 +24,15 @@ impl Exporter for RunJson {
     }
 }
 
-/// The summary printed by `kbench run --json`: the same document as run.json without the scenario.
-pub fn summary_json(report: &RunReport) -> anyhow::Result<String> {
-    Ok(serde_json::to_string_pretty(report.summary)?)
+/// The summary printed by `kbench run --json`: the same document as run.json without the
+/// scenario, with one field more: `report_dir`, the run's report directory as `--out` named it.
+pub fn summary_json(report: &RunReport, report_dir: &std::path::Path) -> anyhow::Result<String> {
+    let mut value = serde_json::to_value(report.summary)?;
+    if let Some(obj) = value.as_object_mut() {
+        obj.insert(
+            "report_dir".into(),
+            serde_json::Value::String(report_dir.display().to_string()),
+        );
+    }
+    Ok(serde_json::to_string_pretty(&value)?)
 }

@@ -79,7 +79,7 @@ pub async fn execute(
             scenario: &scenario,
             measured: &[],
         };
-        out(&crate::report::json::summary_json(&report)?);
+        out(&crate::report::json::summary_json(&report, &outcome.dir)?);
     } else {
         out(summary::render(&outcome.summary, &dir).trim_end());
     }

@@ -29,11 +29,10 @@ pub struct Issue {
 /// Why a scenario could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
-    #[error("cannot read scenario file `{path}`: {source}; check the path and its permissions")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    /// The OS error is part of the message and not a `source`: printed as a chain (`{:#}`)
+    /// it would be said twice.
+    #[error("cannot read scenario file `{path}`: {error}; check the path and its permissions")]
+    Read { path: String, error: std::io::Error },
     #[error("{}", render(.file, .issues))]
     Invalid { file: String, issues: Vec<Issue> },
 }
@@ -49,9 +48,9 @@ fn render(file: &str, issues: &[Issue]) -> String {
 
 /// Reads and validates a scenario file.
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+    let text = std::fs::read_to_string(path).map_err(|error| ScenarioError::Read {
         path: display_path(path),
-        source,
+        error,
     })?;
     let stem = path
         .file_stem()
@@ -412,10 +411,14 @@ impl Validator<'_> {
         let c = &raw.consumer;
         self.get(&c.kind, "consumer.kind", (), |k| match k.as_str() {
             "polling" => Ok(()),
-            "efo" => Err(
+            // one thing, three spellings
+            "efo" | "enhanced_fan_out" | "enhanced-fan-out" => Err(
                 "enhanced fan-out consumers are not supported yet; use kind = \"polling\"".into(),
             ),
-            other => Err(format!("unknown consumer kind `{other}`; use \"polling\"")),
+            other => Err(format!(
+                "unknown consumer kind `{other}`{}; use \"polling\"",
+                suggest(other, &["polling", "efo", "enhanced_fan_out"])
+            )),
         });
         let start = self.get(&c.start, "consumer.start", Start::Latest, |s| {
             match s.as_str() {
