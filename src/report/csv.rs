@@ -324,3 +324,38 @@ impl Exporter for ComparisonCsv {
         w.into_inner().context("cannot render comparison.csv")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::interval::Stats;
+    use std::time::Duration;
+
+    fn row(length_ms: u64, acknowledged: u64) -> Row {
+        let mut stats = Stats::default();
+        stats.counters.acknowledged = acknowledged;
+        Row {
+            elapsed: Duration::from_millis(35_000 + length_ms),
+            phase: "drain".into(),
+            length: Duration::from_millis(length_ms),
+            offered: 0,
+            stats,
+            by_phase: Vec::new(),
+        }
+    }
+
+    /// A short last interval's rate is over its real length: 67 records in 50 ms are 1340/s,
+    /// not 67/s as if it were a whole second (the throughput chart leaves such a point out).
+    #[test]
+    fn a_partial_interval_rate_is_over_its_real_length() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut w = TimeseriesWriter::create(dir.path()).expect("writer");
+        w.write("put_records", &row(1000, 300)).expect("row");
+        w.write("put_records", &row(50, 67)).expect("row");
+        drop(w);
+        let mut r = csv::Reader::from_path(dir.path().join("timeseries.csv")).expect("csv");
+        let rows: Vec<csv::StringRecord> = r.records().map(|r| r.expect("row")).collect();
+        assert_eq!((&rows[0][3], &rows[0][5]), ("1.000", "300.0"));
+        assert_eq!((&rows[1][3], &rows[1][5]), ("0.050", "1340.0"));
+    }
+}
