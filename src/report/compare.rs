@@ -52,9 +52,9 @@ impl ComparisonRow {
     pub fn of(v: &VariantSummary) -> Option<ComparisonRow> {
         let t = v.total()?;
         let c = &t.counters;
-        // rounded to what the measurement resolves, for the CSV
-        let r1 = |x: f64| (x * 10.0).round() / 10.0;
-        let r3 = |x: f64| (x * 1000.0).round() / 1000.0;
+        // rounded to what the measurement resolves, for the CSV and the winners' margins
+        let r1 = |x: f64| super::round::to(x, 1);
+        let r3 = |x: f64| super::round::to(x, 3);
         Some(ComparisonRow {
             api: v.api.clone(),
             offered_rps: r1(t.offered_rps),

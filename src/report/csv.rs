@@ -17,10 +17,18 @@ fn latency_columns(prefix: &str) -> Vec<String> {
         .collect()
 }
 
+/// The percentiles in ms; empty cells when there were no samples (in-stream latency not
+/// measured, e2e without a consumer): a latency not measured is not 0 ms.
 fn latency_values(l: &LatencySummary) -> Vec<String> {
     [l.p50_ms, l.p90_ms, l.p99_ms, l.p999_ms, l.max_ms]
         .iter()
-        .map(|v| format!("{v:.3}"))
+        .map(|v| {
+            if l.count == 0 {
+                String::new()
+            } else {
+                format!("{v:.3}")
+            }
+        })
         .collect()
 }
 
@@ -113,14 +121,26 @@ impl Exporter for LatencyCsv {
         let mut w = csv::Writer::from_writer(Vec::new());
         w.write_record(["api", "histogram", "percentile", "value_ms", "count"])?;
         for (v, m) in report.summary.variants.iter().zip(report.measured) {
-            for (name, h) in [
-                ("put", &m.put_response),
-                ("put_uncorrected", &m.put_uncorrected),
-                ("put_service", &m.put_service),
-                ("e2e", &m.e2e),
-                ("in_stream", &m.in_stream),
-                ("schedule_lag", &m.lag),
+            let total = v.total();
+            let reported =
+                |f: fn(&PhaseSummary) -> &LatencySummary| total.is_some_and(|t| f(t).count > 0);
+            for (name, h, summary) in [
+                ("put", &m.put_response, reported(|t| &t.put)),
+                (
+                    "put_uncorrected",
+                    &m.put_uncorrected,
+                    reported(|t| &t.put_uncorrected),
+                ),
+                ("put_service", &m.put_service, reported(|t| &t.put_service)),
+                ("e2e", &m.e2e, reported(|t| &t.e2e)),
+                ("in_stream", &m.in_stream, reported(|t| &t.in_stream)),
+                ("schedule_lag", &m.lag, reported(|t| &t.schedule_lag)),
             ] {
+                // what the summary does not report (in-stream latency from whole-second arrival
+                // timestamps) has no spectrum: no rows, as for a histogram without samples
+                if !summary {
+                    continue;
+                }
                 for (pct, value, count) in h.spectrum() {
                     w.write_record([
                         v.api.clone(),
@@ -322,5 +342,92 @@ impl Exporter for ComparisonCsv {
             w.serialize(row)?;
         }
         w.into_inner().context("cannot render comparison.csv")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::interval::Stats;
+    use std::time::Duration;
+
+    fn row(length_ms: u64, acknowledged: u64) -> Row {
+        let mut stats = Stats::default();
+        stats.counters.acknowledged = acknowledged;
+        Row {
+            elapsed: Duration::from_millis(35_000 + length_ms),
+            phase: "drain".into(),
+            length: Duration::from_millis(length_ms),
+            offered: 0,
+            stats,
+            by_phase: Vec::new(),
+        }
+    }
+
+    /// A short last interval's rate is over its real length: 67 records in 50 ms are 1340/s,
+    /// not 67/s as if it were a whole second (the throughput chart leaves such a point out).
+    #[test]
+    fn a_partial_interval_rate_is_over_its_real_length() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut w = TimeseriesWriter::create(dir.path()).expect("writer");
+        w.write("put_records", &row(1000, 300)).expect("row");
+        w.write("put_records", &row(50, 67)).expect("row");
+        drop(w);
+        let mut r = csv::Reader::from_path(dir.path().join("timeseries.csv")).expect("csv");
+        let rows: Vec<csv::StringRecord> = r.records().map(|r| r.expect("row")).collect();
+        assert_eq!((&rows[0][3], &rows[0][5]), ("1.000", "300.0"));
+        assert_eq!((&rows[1][3], &rows[1][5]), ("0.050", "1340.0"));
+    }
+
+    fn columns(csv_text: &[u8]) -> Vec<std::collections::BTreeMap<String, String>> {
+        let mut r = csv::Reader::from_reader(csv_text);
+        let headers = r.headers().expect("headers").clone();
+        r.records()
+            .map(|row| {
+                let row = row.expect("row");
+                headers
+                    .iter()
+                    .zip(row.iter())
+                    .map(|(h, v)| (h.to_string(), v.to_string()))
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// In-stream latency not measured (no samples in the summary, as with whole-second arrival
+    /// timestamps): summary.csv leaves its cells empty and latency.csv has no rows for it, even
+    /// though the histograms hold whole-second samples; what was measured is written as before.
+    #[test]
+    fn latency_without_samples_is_written_as_empty_cells() {
+        let data = crate::report::charts::tests::sample(&["put_records"], 2);
+        let scenario =
+            crate::scenario::parse("[[phase]]\nduration = \"1s\"\nrate = 10\n", "t.toml", "t")
+                .expect("a scenario");
+        let mut measured = Stats::default();
+        measured.e2e.record(Duration::from_millis(110));
+        measured.put_response.record(Duration::from_millis(12));
+        // what a whole-second ApproximateArrivalTimestamp makes of in-stream latency
+        measured.in_stream.record(Duration::from_millis(680));
+        let report = RunReport {
+            summary: &data.summary,
+            scenario: &scenario,
+            measured: std::slice::from_ref(&measured),
+        };
+        assert_eq!(data.summary.variants[0].phases.len(), 3);
+        let summary = columns(&SummaryCsv.render(&report).expect("summary.csv"));
+        assert_eq!(summary.len(), 3);
+        for row in &summary {
+            for c in ["p50_ms", "p90_ms", "p99_ms", "p999_ms", "max_ms"] {
+                assert_eq!(row[&format!("in_stream_{c}")], "", "in_stream_{c}: {row:?}");
+            }
+            assert_eq!(row["e2e_p99_ms"], "220.000");
+        }
+        let spectrum =
+            String::from_utf8(LatencyCsv.render(&report).expect("latency.csv")).expect("utf-8");
+        assert!(!spectrum.contains(",in_stream,"), "{spectrum}");
+        assert!(
+            spectrum.contains("put_records,e2e,100.000000,110."),
+            "{spectrum}"
+        );
     }
 }

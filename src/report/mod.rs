@@ -13,6 +13,7 @@ pub mod html;
 pub mod json;
 pub mod load;
 pub mod regression;
+pub mod round;
 pub mod summary;
 pub mod sweep;
 
@@ -31,11 +32,17 @@ pub const SCHEMA_VERSION: u32 = 2;
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct LatencySummary {
     pub count: u64,
+    #[serde(serialize_with = "round::millis")]
     pub p50_ms: f64,
+    #[serde(serialize_with = "round::millis")]
     pub p90_ms: f64,
+    #[serde(serialize_with = "round::millis")]
     pub p99_ms: f64,
+    #[serde(serialize_with = "round::millis")]
     pub p999_ms: f64,
+    #[serde(serialize_with = "round::millis")]
     pub max_ms: f64,
+    #[serde(serialize_with = "round::millis")]
     pub mean_ms: f64,
 }
 
@@ -59,19 +66,25 @@ impl LatencySummary {
 pub struct PhaseSummary {
     pub phase: String,
     pub measure: bool,
+    #[serde(serialize_with = "round::seconds")]
     pub duration_s: f64,
     /// Seconds from the phase's first acknowledgement to its last, or its duration if that is
     /// longer: a steady latency does not lengthen it, retries running past the phase do.
+    #[serde(serialize_with = "round::seconds")]
     pub active_s: f64,
     /// Records per second the schedule offered (scheduled count / duration).
+    #[serde(serialize_with = "round::rate")]
     pub offered_rps: f64,
     /// Records per second acknowledged (acknowledged / active time).
+    #[serde(serialize_with = "round::rate")]
     pub achieved_rps: f64,
     /// Achieved records/s as a percentage of offered records/s: below 100 when the stream could
     /// not keep up and acknowledgements ran on after the phase (retries of throttled records),
     /// even if every record was acknowledged in the end.
+    #[serde(serialize_with = "round::percent")]
     pub achieved_pct: f64,
     /// Throttled record attempts as a percentage of all record attempts.
+    #[serde(serialize_with = "round::percent_fine")]
     pub throttled_pct: f64,
     pub counters: Counters,
     /// Intended send time -> acknowledgement, per record (coordinated-omission corrected).
@@ -180,11 +193,15 @@ pub struct ShardSummary {
     /// Record attempts rejected as throttled on this shard.
     pub throttled: u64,
     /// Acknowledged records/s and bytes/s over the measured active time.
+    #[serde(serialize_with = "round::rate")]
     pub records_per_s: f64,
+    #[serde(serialize_with = "round::rate")]
     pub bytes_per_s: f64,
     /// Share of all acknowledged records, in percent (an even share is 100 / shards).
+    #[serde(serialize_with = "round::percent")]
     pub share_pct: f64,
     /// Highest acknowledged records/s in any one interval.
+    #[serde(serialize_with = "round::rate")]
     pub peak_records_per_s: f64,
 }
 
@@ -212,6 +229,7 @@ pub struct RunSummary {
     pub started_at: String,
     pub ended_at: Option<String>,
     /// Seconds from the first variant's start to the end of the last one's drain.
+    #[serde(serialize_with = "round::seconds")]
     pub elapsed_s: f64,
     /// One entry per API variant that ran, in the scenario's order.
     pub variants: Vec<VariantSummary>,
@@ -233,6 +251,7 @@ pub struct VariantSummary {
     pub status: String,
     pub started_at: String,
     /// Seconds from the first scheduled record to the end of the drain.
+    #[serde(serialize_with = "round::seconds")]
     pub elapsed_s: f64,
     pub accounting: Accounting,
     /// One entry per phase, then "total" over the measured phases.
