@@ -755,3 +755,63 @@ fn the_report_fixture_matches_the_schema() {
         serde_json::from_slice(&std::fs::read(path).expect("the fixture")).expect("JSON");
     assert_matches_schema(&json);
 }
+
+/// Issue 15: Ctrl-C during a run claimed `e2e_p99 0.0ms BREACHED` and `min_achieved_pct 0.00%
+/// BREACHED`, and a phase interrupted after 3 s of 10 reported its rate over the full 10 s. An
+/// interrupted run evaluates no SLO, says so, and computes each phase's rates over the time it
+/// ran.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_run_evaluates_no_slo_and_rates_cover_the_time_that_ran() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let text = r#"
+name = "interrupted"
+[target]
+stream = "interrupted"
+shards = 1
+[records]
+size = "100B"
+[[phase]]
+name = "steady"
+duration = "30s"
+rate = 200
+[[phase]]
+name = "never"
+duration = "10s"
+rate = 200
+[slo]
+e2e_p99 = "3s"
+min_achieved_pct = 99.0
+"#;
+    let cancel = cancel_after(std::time::Duration::from_secs(3));
+    let outcome = runner::run(&scenario(text), &settings(out.path()), cancel)
+        .await
+        .unwrap_or_else(|e| panic!("run failed: {e:#}"));
+    assert!(outcome.interrupted);
+    let v = only(&outcome.summary);
+    assert_eq!(v.status, "interrupted");
+    assert!(v.slo.is_empty(), "{:?}", v.slo);
+    let steady = &v.phases[0];
+    // it ran from the start of the run until the cancel, well short of its 30 s
+    assert!(
+        steady.duration_s > 0.5 && steady.duration_s < 10.0,
+        "{steady:?}"
+    );
+    assert_eq!(steady.counters.scheduled, v.accounting.scheduled);
+    // the rate it offered and achieved is over that time: about 200 records/s, not 200 x 3 / 30
+    assert!((150.0..=250.0).contains(&steady.offered_rps), "{steady:?}");
+    assert!(steady.achieved_pct > 80.0, "{steady:?}");
+    let never = &v.phases[1];
+    assert_eq!((never.duration_s, never.counters.scheduled), (0.0, 0));
+    let text = kbench::report::summary::render(&outcome.summary, "dir");
+    assert!(
+        text.contains("interrupted: SLOs not evaluated") && !text.contains("BREACHED"),
+        "{text}"
+    );
+    let data = kbench::report::load::ReportData::load(&outcome.dir).expect("the report reads back");
+    kbench::report::write_visuals(&data).expect("report.html");
+    let html = std::fs::read_to_string(outcome.dir.join("report.html")).expect("report.html");
+    assert!(
+        html.contains("interrupted: SLOs not evaluated") && !html.contains("SLO BREACHED"),
+        "report.html claims an SLO verdict"
+    );
+}

@@ -239,7 +239,9 @@ fn verdict(s: &RunSummary, baseline: Option<&str>) -> (bool, String) {
             format!("{}{whose} {} (limit {})", x.name, x.actual, x.threshold)
         })
         .collect();
-    if slos.is_empty() {
+    if s.status == "interrupted" || s.variants.iter().any(|v| v.status == "interrupted") {
+        parts.push("interrupted: SLOs not evaluated".to_string());
+    } else if slos.is_empty() {
         parts.push("no SLOs set".to_string());
     } else if breached.is_empty() {
         parts.push(format!("SLOs: all {} passed", slos.len()));

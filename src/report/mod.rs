@@ -24,6 +24,7 @@ use crate::workload::schedule::PhasePlan;
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// Version of the run.json layout (2: one entry per API variant under `variants`).
 pub const SCHEMA_VERSION: u32 = 2;
@@ -141,7 +142,13 @@ impl PhaseSummary {
 
     /// `offered`: the records the phase offered (a closed-loop phase's are what it made).
     pub fn of_plan(plan: &PhasePlan, offered: u64, stats: &Stats) -> PhaseSummary {
-        let duration = plan.duration.as_secs_f64();
+        Self::of_run(plan, plan.duration, offered, stats)
+    }
+
+    /// A phase that ran for `ran` of its planned time (an interrupted run's), which its rates
+    /// are computed over.
+    pub fn of_run(plan: &PhasePlan, ran: Duration, offered: u64, stats: &Stats) -> PhaseSummary {
+        let duration = ran.as_secs_f64();
         // from the first acknowledgement to the last, so that a steady latency does not count
         // against the rate while a backlog (retries running past the phase) does
         let span = stats.first_ack.map_or(0.0, |first| {

@@ -161,7 +161,12 @@ fn render_variant(out: &mut String, s: &VariantSummary) {
     for w in &s.warnings {
         let _ = writeln!(out, "warning: {w}");
     }
-    if !s.slo.is_empty() {
+    if s.status == "interrupted" {
+        let _ = writeln!(
+            out,
+            "SLO: interrupted: SLOs not evaluated (the figures above are what ran before the interruption)"
+        );
+    } else if !s.slo.is_empty() {
         let verdicts: Vec<String> = s
             .slo
             .iter()

@@ -146,19 +146,30 @@ impl Role for CollectorRole {
             tracing::warn!("the time series files are incomplete: {e:#}");
         }
         let schedule = &run.schedule;
+        // cut short, a phase offered what it scheduled before the cut, over the time it ran
+        let offered = |i: usize| match results.cut_at {
+            Some(_) => results.collector.phases[i].counters.scheduled,
+            None => schedule.count(i),
+        };
         summary.phases = schedule
             .phases
             .iter()
             .zip(&results.collector.phases)
             .enumerate()
-            .map(|(i, (plan, stats))| PhaseSummary::of_plan(plan, schedule.count(i), stats))
+            .map(|(i, (plan, stats))| match results.cut_at {
+                Some(at) => {
+                    let ran = at.saturating_sub(plan.start).min(plan.duration);
+                    PhaseSummary::of_run(plan, ran, offered(i), stats)
+                }
+                None => PhaseSummary::of_plan(plan, offered(i), stats),
+            })
             .collect();
         let measured: Vec<&PhaseSummary> = summary.phases.iter().filter(|p| p.measure).collect();
         let duration: f64 = measured.iter().map(|p| p.duration_s).sum();
         let active: f64 = measured.iter().map(|p| p.active_s).sum();
         let offered: u64 = (0..schedule.phases.len())
             .filter(|&i| schedule.phases[i].measure)
-            .map(|i| schedule.count(i))
+            .map(offered)
             .sum();
         let total = PhaseSummary::new("total", true, duration, active, offered, results.measured);
         summary.phases.push(total);

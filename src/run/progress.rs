@@ -137,10 +137,16 @@ impl Progress {
         }
     }
 
-    fn finish(&self) {
+    /// Ends the bars; an interrupted run's stay where they were (a finished bar would show the
+    /// phase's whole count as done).
+    fn finish(&self, interrupted: bool) {
         if let Some(inner) = &self.inner {
             for bar in &inner.bars {
-                bar.finish();
+                if interrupted {
+                    bar.abandon();
+                } else {
+                    bar.finish();
+                }
             }
             let _ = inner.multi.clear();
         }
@@ -159,8 +165,8 @@ impl Role for Progress {
         Box::pin(async {})
     }
 
-    fn stop<'a>(&'a mut self, _run: &'a Context) -> Hook<'a, anyhow::Result<()>> {
-        self.finish();
+    fn stop<'a>(&'a mut self, run: &'a Context) -> Hook<'a, anyhow::Result<()>> {
+        self.finish(run.cancel.is_cancelled());
         Box::pin(async { Ok(()) })
     }
 }

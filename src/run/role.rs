@@ -112,4 +112,7 @@ pub struct Results<'a> {
     pub collector: &'a Collector,
     /// The measured phases merged.
     pub measured: &'a Stats,
+    /// When the phases were cut short by a cancel (Ctrl-C), from the run's start: each phase
+    /// ran up to then, and its rates are over the time it ran. None: every phase ran whole.
+    pub cut_at: Option<Duration>,
 }

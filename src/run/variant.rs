@@ -96,6 +96,7 @@ pub async fn run(
         role.start(&run, clock);
     }
     futures_util::future::join_all(roles.iter_mut().map(|r| r.phases(&run))).await;
+    let cut_at = run.cancel.is_cancelled().then(|| clock.start.elapsed());
     let limit = DrainLimit {
         limit: scenario.consumer.drain,
         interrupted: INTERRUPTED_DRAIN,
@@ -129,10 +130,11 @@ pub async fn run(
     let results = Results {
         collector,
         measured: &measured,
+        cut_at,
     };
     for role in &roles {
         role.summarise(&run, &results, &mut summary);
     }
-    verdict::conclude(&mut summary, scenario);
+    verdict::conclude(&mut summary, scenario, interrupted);
     Ok((summary, measured))
 }

@@ -5,12 +5,16 @@ use crate::report::{Accounting, PhaseSummary, SloVerdict, VariantSummary};
 use crate::scenario::Scenario;
 use std::time::Duration;
 
-/// Checks the accounting and the SLOs once every role has added its figures.
-pub fn conclude(summary: &mut VariantSummary, scenario: &Scenario) {
+/// Checks the accounting and the SLOs once every role has added its figures. An interrupted
+/// run's SLOs are not evaluated: it did not run what the SLOs were set for, and its drain was
+/// cut short, so a breach (or a pass) would be one it did not measure.
+pub fn conclude(summary: &mut VariantSummary, scenario: &Scenario, interrupted: bool) {
     let a = &mut summary.accounting;
     a.holds = a.scheduled == a.acknowledged + a.given_up
         && (!a.consumer || (a.lost == 0 && a.received_unacknowledged == 0));
-    if let Some(t) = summary.phases.last() {
+    if interrupted {
+        summary.slo.clear();
+    } else if let Some(t) = summary.phases.last() {
         summary.slo = slo_verdicts(scenario, t, &summary.accounting);
     }
 }
