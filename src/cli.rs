@@ -14,9 +14,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
+mod docs;
 mod parse;
 
 pub use crate::console::{EXIT_BREACH, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK};
+pub use docs::CompletionShell;
 use parse::*;
 
 #[derive(Debug, Parser)]
@@ -64,6 +66,14 @@ pub enum Command {
         #[command(flatten)]
         embedded: EmbeddedArgs,
     },
+    /// Print a shell completion script on stdout (install lines in the README).
+    Completions {
+        /// The shell: bash, zsh, fish or powershell.
+        #[arg(value_enum)]
+        shell: CompletionShell,
+    },
+    /// Print kbench's man page (roff) on stdout, e.g. `kbench man > kbench.1`.
+    Man,
 }
 
 #[derive(Debug, clap::Args)]
@@ -363,6 +373,14 @@ async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Size(args) => crate::sizing::command::size(&args.request()),
         Command::Sweep(args) => {
             crate::sweep::command::execute(&args.command(), cancel_on_ctrl_c).await
+        }
+        Command::Completions { shell } => {
+            docs::print(&docs::completions(shell))?;
+            Ok(EXIT_OK)
+        }
+        Command::Man => {
+            docs::print(&docs::man_page()?)?;
+            Ok(EXIT_OK)
         }
     }
 }

@@ -990,3 +990,72 @@ fn sweep_writes_its_csv_chart_and_step_reports() {
         .count();
     assert_eq!(steps, 2);
 }
+
+fn stdout_of(args: &[&str]) -> String {
+    let assert = kbench().args(args).assert().success();
+    String::from_utf8(assert.get_output().stdout.clone()).expect("utf-8 output")
+}
+
+#[test]
+fn completions_for_bash_define_the_kbench_function_and_know_the_subcommands() {
+    let script = stdout_of(&["completions", "bash"]);
+    assert!(script.contains("_kbench()"), "{script}");
+    assert!(script.contains("complete -F _kbench"), "{script}");
+    assert!(script.contains("sweep"), "{script}");
+}
+
+#[test]
+fn completions_for_zsh_fish_and_powershell_are_printed() {
+    for shell in ["zsh", "fish", "powershell"] {
+        let script = stdout_of(&["completions", shell]);
+        assert!(script.contains("sweep"), "{shell}: {script}");
+    }
+}
+
+#[test]
+fn completions_for_an_unknown_shell_are_refused_with_exit_1() {
+    kbench()
+        .args(["completions", "tcsh"])
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr(predicate::str::contains("invalid value 'tcsh'"))
+        .stderr(predicate::str::contains("bash"));
+}
+
+#[test]
+fn man_prints_a_roff_page_naming_the_subcommands() {
+    let page = stdout_of(&["man"]);
+    // roff: the first request after the quote-string preamble is the title, section 1
+    let title = page
+        .lines()
+        .find(|line| !line.starts_with(".ie") && !line.starts_with(".el"))
+        .unwrap_or("");
+    assert!(title.starts_with(".TH kbench 1 "), "{page}");
+    for sub in [
+        "run",
+        "validate",
+        "compare",
+        "report",
+        "size",
+        "sweep",
+        "serve",
+        "completions",
+    ] {
+        assert!(page.contains(&format!("kbench\\-{sub}")), "{sub}: {page}");
+    }
+}
+
+#[test]
+fn the_nightly_workflow_is_the_one_the_readme_shows() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+    let workflow = std::fs::read_to_string(root.join(".github/workflows/nightly.yml"))
+        .expect(".github/workflows/nightly.yml");
+    let block = readme
+        .split("```yaml\n")
+        .map(|rest| rest.split("```").next().unwrap_or(""))
+        .find(|block| block.starts_with("name: nightly benchmark"))
+        .expect("the README's nightly workflow block");
+    assert_eq!(block, workflow);
+}
