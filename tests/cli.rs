@@ -990,3 +990,36 @@ fn sweep_writes_its_csv_chart_and_step_reports() {
         .count();
     assert_eq!(steps, 2);
 }
+
+#[test]
+fn decimal_sizes_validate_with_a_note_naming_file_and_key_and_binary_ones_without() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for size in ["1kb", "1 KB", "1k"] {
+        let path = write(
+            dir.path(),
+            "decimal.toml",
+            &GOOD.replace("\"200B\"", &format!("\"{size}\"")),
+        );
+        kbench()
+            .arg("validate")
+            .arg(&path)
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("value = \"1000B\""))
+            .stderr(predicate::str::contains(format!(
+                "note: {}:7:8: `records.size`: \"{size}\" was read as 1,000 bytes (decimal kB); write \"1KiB\" for 1,024\n",
+                path.display()
+            )));
+    }
+    let path = write(
+        dir.path(),
+        "binary.toml",
+        &GOOD.replace("\"200B\"", "\"1KiB\""),
+    );
+    kbench()
+        .arg("validate")
+        .arg(&path)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("note:").not());
+}

@@ -38,7 +38,10 @@ pub async fn execute(
     cmd: &RunCommand,
     cancel: impl FnOnce() -> CancellationToken,
 ) -> anyhow::Result<i32> {
-    let scenario = scenario::load(&cmd.scenario)?;
+    let (scenario, notes) = scenario::load_with_notes(&cmd.scenario)?;
+    for note in notes {
+        eprintln!("note: {note}");
+    }
     let scenario = cmd.overrides.apply(scenario)?;
     scenario
         .check_replay_length()
