@@ -1023,3 +1023,42 @@ fn decimal_sizes_validate_with_a_note_naming_file_and_key_and_binary_ones_withou
         .success()
         .stderr(predicate::str::contains("note:").not());
 }
+
+#[test]
+fn a_peak_rate_far_below_the_scenarios_warns_and_a_factor_does_not() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write(dir.path(), "kb.toml", &GOOD.replace("\"200B\"", "\"1kb\""));
+    // 2 records/s for the 1s phase: a short run
+    let out = kbench()
+        .args(["run", "--quiet", "--rate", "2", "--out"])
+        .arg(dir.path().join("results"))
+        .arg(&path)
+        .output()
+        .expect("run kbench");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("warning: --rate 2 sets the peak rate to 2 records/s, 1/25 of the scenario's 50; for twice the scenario's rates write --rate 2x\n"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "note: {}:7:8: `records.size`: \"1kb\" was read as 1,000 bytes",
+            path.display()
+        )),
+        "{stderr}"
+    );
+    let good = write(dir.path(), "good.toml", GOOD);
+    for rate in ["2x", "10"] {
+        let out = kbench()
+            .args(["run", "--quiet", "--rate", rate, "--out"])
+            .arg(dir.path().join("results"))
+            .arg(&good)
+            .output()
+            .expect("run kbench");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{stderr}");
+        assert!(!stderr.contains("warning:"), "--rate {rate}: {stderr}");
+        assert!(!stderr.contains("note:"), "--rate {rate}: {stderr}");
+    }
+}

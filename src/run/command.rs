@@ -42,7 +42,11 @@ pub async fn execute(
     for note in notes {
         eprintln!("note: {note}");
     }
+    let warnings = cmd.overrides.warnings(&scenario);
     let scenario = cmd.overrides.apply(scenario)?;
+    for warning in warnings {
+        eprintln!("warning: {warning}");
+    }
     scenario
         .check_replay_length()
         .map_err(|e| anyhow::anyhow!("{}: `records.payload`: {e}", cmd.scenario.display()))?;
