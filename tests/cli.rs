@@ -1059,3 +1059,75 @@ fn the_nightly_workflow_is_the_one_the_readme_shows() {
         .expect("the README's nightly workflow block");
     assert_eq!(block, workflow);
 }
+
+#[test]
+fn decimal_sizes_validate_with_a_note_naming_file_and_key_and_binary_ones_without() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for size in ["1kb", "1 KB", "1k"] {
+        let path = write(
+            dir.path(),
+            "decimal.toml",
+            &GOOD.replace("\"200B\"", &format!("\"{size}\"")),
+        );
+        kbench()
+            .arg("validate")
+            .arg(&path)
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("value = \"1000B\""))
+            .stderr(predicate::str::contains(format!(
+                "note: {}:7:8: `records.size`: \"{size}\" was read as 1,000 bytes (decimal kB); write \"1KiB\" for 1,024\n",
+                path.display()
+            )));
+    }
+    let path = write(
+        dir.path(),
+        "binary.toml",
+        &GOOD.replace("\"200B\"", "\"1KiB\""),
+    );
+    kbench()
+        .arg("validate")
+        .arg(&path)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("note:").not());
+}
+
+#[test]
+fn a_peak_rate_far_below_the_scenarios_warns_and_a_factor_does_not() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write(dir.path(), "kb.toml", &GOOD.replace("\"200B\"", "\"1kb\""));
+    // 2 records/s for the 1s phase: a short run
+    let out = kbench()
+        .args(["run", "--quiet", "--rate", "2", "--out"])
+        .arg(dir.path().join("results"))
+        .arg(&path)
+        .output()
+        .expect("run kbench");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("warning: --rate 2 sets the peak rate to 2 records/s, 1/25 of the scenario's 50; for twice the scenario's rates write --rate 2x\n"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "note: {}:7:8: `records.size`: \"1kb\" was read as 1,000 bytes",
+            path.display()
+        )),
+        "{stderr}"
+    );
+    let good = write(dir.path(), "good.toml", GOOD);
+    for rate in ["2x", "10"] {
+        let out = kbench()
+            .args(["run", "--quiet", "--rate", rate, "--out"])
+            .arg(dir.path().join("results"))
+            .arg(&good)
+            .output()
+            .expect("run kbench");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{stderr}");
+        assert!(!stderr.contains("warning:"), "--rate {rate}: {stderr}");
+        assert!(!stderr.contains("note:"), "--rate {rate}: {stderr}");
+    }
+}

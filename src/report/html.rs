@@ -161,15 +161,7 @@ fn anchor(name: &str) -> String {
 
 /// 51000 -> "51,000".
 pub(crate) fn count(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    crate::scenario::units::thousands(n)
 }
 
 /// A rate: "3,000.5".

@@ -38,8 +38,15 @@ pub async fn execute(
     cmd: &RunCommand,
     cancel: impl FnOnce() -> CancellationToken,
 ) -> anyhow::Result<i32> {
-    let scenario = scenario::load(&cmd.scenario)?;
+    let (scenario, notes) = scenario::load_with_notes(&cmd.scenario)?;
+    for note in notes {
+        eprintln!("note: {note}");
+    }
+    let warnings = cmd.overrides.warnings(&scenario);
     let scenario = cmd.overrides.apply(scenario)?;
+    for warning in warnings {
+        eprintln!("warning: {warning}");
+    }
     scenario
         .check_replay_length()
         .map_err(|e| anyhow::anyhow!("{}: `records.payload`: {e}", cmd.scenario.display()))?;

@@ -8,8 +8,11 @@ use std::path::PathBuf;
 pub fn validate(files: &[PathBuf]) -> i32 {
     let mut code = EXIT_OK;
     for f in files {
-        match super::load(f) {
-            Ok(s) => {
+        match super::load_with_notes(f) {
+            Ok((s, notes)) => {
+                for note in notes {
+                    eprintln!("note: {note}");
+                }
                 out(&format!("# {}: ok\n{}", f.display(), s.to_toml()));
             }
             Err(e) => {

@@ -25,7 +25,7 @@ use sizes::SizeDist;
 use std::path::Path;
 use std::time::Duration;
 
-pub use validate::{ScenarioError, load, parse};
+pub use validate::{ScenarioError, load, load_with_notes, parse, parse_with_notes};
 
 /// A validated scenario: every field checked and defaulted.
 #[derive(Debug, Clone, Serialize)]

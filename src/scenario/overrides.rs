@@ -1,5 +1,6 @@
 //! Changes the command line makes to a validated scenario: `run`'s and `sweep`'s flags.
 
+use super::units::thousands;
 use super::{Endpoint, Rate, Scenario};
 use std::time::Duration;
 
@@ -52,6 +53,29 @@ pub struct Overrides {
 }
 
 impl Overrides {
+    /// What the flags may not mean as given, one line each, for the scenario before they apply:
+    /// a `--rate N` (a peak rate) that slows the scenario more than tenfold was likely meant
+    /// as `--rate Nx`.
+    pub fn warnings(&self, s: &Scenario) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if let Some(RateOverride::Peak(r)) = self.rate {
+            let peak = s.peak_rate();
+            if peak > 0.0 && r * 10.0 < peak {
+                let times = if r == 2.0 {
+                    "twice".to_string()
+                } else {
+                    format!("{r} times")
+                };
+                warnings.push(format!(
+                    "--rate {r} sets the peak rate to {r} records/s, 1/{} of the scenario's {}; for {times} the scenario's rates write --rate {r}x",
+                    (peak / r).round() as u64,
+                    records_per_sec(peak)
+                ));
+            }
+        }
+        warnings
+    }
+
     /// Applies the flags given to a validated scenario.
     pub fn apply(&self, mut s: Scenario) -> anyhow::Result<Scenario> {
         if let Some(e) = &self.endpoint {
@@ -98,5 +122,54 @@ impl Overrides {
             }
         }
         Ok(s)
+    }
+}
+
+/// A rate as the scenario would write it: whole records/s with thousands separated, else as is.
+fn records_per_sec(rate: f64) -> String {
+    if rate.fract() == 0.0 && rate < u64::MAX as f64 {
+        thousands(rate as u64)
+    } else {
+        format!("{rate}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scenario(rate: &str) -> Scenario {
+        crate::scenario::parse(
+            &format!("[[phase]]\nduration = \"1s\"\nrate = {rate}\n"),
+            "t.toml",
+            "t",
+        )
+        .expect("valid")
+    }
+
+    fn rate(text: &str) -> Overrides {
+        Overrides {
+            rate: Some(RateOverride::parse(text).expect("a rate")),
+            ..Overrides::default()
+        }
+    }
+
+    #[test]
+    fn a_peak_rate_far_below_the_scenarios_warns_with_both_readings() {
+        let s = scenario("3000");
+        assert_eq!(
+            rate("2").warnings(&s),
+            vec!["--rate 2 sets the peak rate to 2 records/s, 1/1500 of the scenario's 3,000; for twice the scenario's rates write --rate 2x".to_string()]
+        );
+        assert_eq!(
+            rate("3").warnings(&scenario("{ from = 100, to = 1000.5 }")),
+            vec!["--rate 3 sets the peak rate to 3 records/s, 1/334 of the scenario's 1000.5; for 3 times the scenario's rates write --rate 3x".to_string()]
+        );
+        // a tenth or more of the scenario's peak, a factor, max, or no rate at all: no warning
+        for text in ["300", "5000", "2x", "0.01x", "max"] {
+            assert!(rate(text).warnings(&s).is_empty(), "{text}");
+        }
+        assert!(Overrides::default().warnings(&s).is_empty());
+        assert!(rate("2").warnings(&scenario("\"max\"")).is_empty());
     }
 }

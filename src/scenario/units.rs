@@ -40,6 +40,51 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         })
 }
 
+/// Decimal units bytesize reads as powers of 1,000, with their name and binary counterpart.
+const DECIMAL_UNITS: [(&str, &str, &str); 6] = [
+    ("k", "kB", "KiB"),
+    ("m", "MB", "MiB"),
+    ("g", "GB", "GiB"),
+    ("t", "TB", "TiB"),
+    ("p", "PB", "PiB"),
+    ("e", "EB", "EiB"),
+];
+
+/// When `text` is a size in a decimal unit ("1kb", "1 KB", "1k", "2MB"), says what it was read
+/// as and how to write the binary size every Kinesis limit is given in; None for binary units,
+/// bytes, plain numbers and anything that is not a size.
+pub fn decimal_size_note(text: &str) -> Option<String> {
+    let trimmed = text.trim();
+    let number_len = trimmed
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(trimmed.len());
+    let (number, unit) = trimmed.split_at(number_len);
+    let unit = unit.trim().to_ascii_lowercase();
+    let letter = unit.strip_suffix('b').unwrap_or(&unit);
+    let (_, name, binary) = DECIMAL_UNITS.iter().find(|(l, _, _)| *l == letter)?;
+    let bytes = parse_size(text).ok()?;
+    let suggestion = format!("{number}{binary}");
+    let binary_bytes = parse_size(&suggestion).ok()?;
+    Some(format!(
+        "\"{text}\" was read as {} bytes (decimal {name}); write \"{suggestion}\" for {}",
+        thousands(bytes),
+        thousands(binary_bytes)
+    ))
+}
+
+/// `n` with commas between groups of three digits: 1,048,576.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// Formats bytes as the shortest exact binary-unit string ("1KiB", "1500B").
 pub fn format_size(bytes: u64) -> String {
     const UNITS: [(&str, u64); 3] = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)];
@@ -98,5 +143,44 @@ mod tests {
         assert_eq!(format_size(1024), "1KiB");
         assert_eq!(format_size(1500), "1500B");
         assert_eq!(parse_size(&format_size(5 << 20)).unwrap(), 5 << 20);
+    }
+
+    #[test]
+    fn decimal_sizes_get_a_note_and_binary_ones_none() {
+        for text in ["1kb", "1 KB", "1k", "1K", "1kB"] {
+            assert_eq!(
+                decimal_size_note(text).as_deref(),
+                Some(
+                    format!(
+                        "\"{text}\" was read as 1,000 bytes (decimal kB); write \"1KiB\" for 1,024"
+                    )
+                    .as_str()
+                ),
+                "{text}"
+            );
+        }
+        assert_eq!(
+            decimal_size_note("1.5MB").as_deref(),
+            Some(
+                "\"1.5MB\" was read as 1,500,000 bytes (decimal MB); write \"1.5MiB\" for 1,572,864"
+            )
+        );
+        for text in [
+            "1KiB",
+            "1 kib",
+            "5MiB",
+            "64B",
+            "64 b",
+            "1000",
+            "lognormal",
+            "big",
+            "",
+        ] {
+            assert_eq!(decimal_size_note(text), None, "{text}");
+        }
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1_048_576), "1,048,576");
     }
 }

@@ -8,7 +8,7 @@ mod values;
 
 use super::limits::*;
 use super::model::{RawPhase, RawScenario, S};
-use super::units::parse_duration;
+use super::units::{decimal_size_note, parse_duration};
 use super::*;
 use position::{key_at, line_col};
 use std::ops::Range;
@@ -48,6 +48,12 @@ fn render(file: &str, issues: &[Issue]) -> String {
 
 /// Reads and validates a scenario file.
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+    load_with_notes(path).map(|(scenario, _)| scenario)
+}
+
+/// Reads and validates a scenario file, with the notes on values it accepted that may not mean
+/// what they seem (sizes in decimal units), each a line naming the file, the place and the key.
+pub fn load_with_notes(path: &Path) -> Result<(Scenario, Vec<String>), ScenarioError> {
     let text = std::fs::read_to_string(path).map_err(|error| ScenarioError::Read {
         path: display_path(path),
         error,
@@ -56,14 +62,24 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
         .file_stem()
         .and_then(|s| s.to_str())
         .unwrap_or("scenario");
-    parse(&text, &display_path(path), stem)
+    parse_with_notes(&text, &display_path(path), stem)
 }
 
 /// Validates scenario text; `file` names it in messages, `default_name` is used when it has no name.
 pub fn parse(text: &str, file: &str, default_name: &str) -> Result<Scenario, ScenarioError> {
+    parse_with_notes(text, file, default_name).map(|(scenario, _)| scenario)
+}
+
+/// [`parse`], with the notes of [`load_with_notes`].
+pub fn parse_with_notes(
+    text: &str,
+    file: &str,
+    default_name: &str,
+) -> Result<(Scenario, Vec<String>), ScenarioError> {
     let mut v = Validator {
         src: text,
         issues: Vec::new(),
+        notes: Vec::new(),
         base: Path::new(file)
             .parent()
             .map(Path::to_path_buf)
@@ -80,7 +96,13 @@ pub fn parse(text: &str, file: &str, default_name: &str) -> Result<Scenario, Sce
     };
     let scenario = v.scenario(raw, default_name);
     if v.issues.is_empty() {
-        Ok(scenario)
+        v.notes.sort_by_key(|i| (i.line, i.col));
+        let notes = v
+            .notes
+            .iter()
+            .map(|i| format!("{file}:{}:{}: `{}`: {}", i.line, i.col, i.key, i.message))
+            .collect();
+        Ok((scenario, notes))
     } else {
         Err(v.into_error(file))
     }
@@ -107,6 +129,8 @@ fn explain_serde_message(message: &str) -> String {
 struct Validator<'a> {
     src: &'a str,
     issues: Vec<Issue>,
+    /// Values accepted that may not mean what they seem; printed, never fatal.
+    notes: Vec<Issue>,
     /// Folder of the scenario file: relative paths in it start here.
     base: std::path::PathBuf,
 }
@@ -151,6 +175,43 @@ impl Validator<'_> {
                     default
                 }
             },
+        }
+    }
+
+    /// Notes every size in `value` (a size, or a table or list holding sizes) written in a
+    /// decimal unit, under `key` and the keys and rows below it.
+    fn note_decimal_sizes(&mut self, value: &Option<S<toml::Value>>, key: &str) {
+        fn walk(v: &toml::Value, key: String, found: &mut Vec<(String, String)>) {
+            match v {
+                toml::Value::String(s) => {
+                    if let Some(note) = decimal_size_note(s) {
+                        found.push((key, note));
+                    }
+                }
+                toml::Value::Table(t) => {
+                    for (k, v) in t {
+                        walk(v, format!("{key}.{k}"), found);
+                    }
+                }
+                toml::Value::Array(items) => {
+                    for (i, v) in items.iter().enumerate() {
+                        walk(v, format!("{key}[{}]", i + 1), found);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let Some(s) = value else { return };
+        let mut found = Vec::new();
+        walk(s.get_ref(), key.to_string(), &mut found);
+        let (line, col) = line_col(self.src, s.span().start);
+        for (key, message) in found {
+            self.notes.push(Issue {
+                line,
+                col,
+                key,
+                message,
+            });
         }
     }
 
@@ -230,6 +291,7 @@ impl Validator<'_> {
                 Ok(n)
             }
         });
+        self.note_decimal_sizes(&p.batch_max_bytes, "producer.batch_max_bytes");
         let linger = self.duration(&p.linger, "producer.linger", Duration::from_millis(20));
         let arrival = self.get(
             &p.arrival,
@@ -310,7 +372,12 @@ impl Validator<'_> {
             _ => None,
         };
 
+        if let Some(a) = &p.aggregation {
+            self.note_decimal_sizes(&a.get_ref().max_bytes, "producer.aggregation.max_bytes");
+        }
+
         let r = &raw.records;
+        self.note_decimal_sizes(&r.size, "records.size");
         let size = self.get(
             &r.size,
             "records.size",

@@ -425,3 +425,29 @@ fn phase_names_are_unique_and_not_reserved() {
         i[0].message
     );
 }
+
+#[test]
+fn sizes_in_decimal_units_are_accepted_with_a_note_naming_file_line_and_key() {
+    let text = "[producer]\napi = \"put_records_aggregated\"\nbatch_max_bytes = \"4MB\"\naggregation = { max_bytes = \"50k\" }\n[records]\nsize = { dist = \"lognormal\", median = \"1 KB\", sigma = 0.5, max = \"64KiB\" }\n[[phase]]\nduration = \"1s\"\nrate = 10\n";
+    let (s, notes) = parse_with_notes(text, "s.toml", "s").expect("valid");
+    assert_eq!(s.producer.batch_max_bytes, 4_000_000);
+    assert_eq!(
+        notes,
+        vec![
+            "s.toml:3:19: `producer.batch_max_bytes`: \"4MB\" was read as 4,000,000 bytes (decimal MB); write \"4MiB\" for 4,194,304",
+            "s.toml:4:29: `producer.aggregation.max_bytes`: \"50k\" was read as 50,000 bytes (decimal kB); write \"50KiB\" for 51,200",
+            "s.toml:6:8: `records.size.median`: \"1 KB\" was read as 1,000 bytes (decimal kB); write \"1KiB\" for 1,024",
+        ]
+    );
+    let table = "[records]\nsize = { dist = \"empirical\", table = [[\"100B\", 3], [\"2kb\", 1]] }\n[[phase]]\nduration = \"1s\"\nrate = 10\n";
+    let (_, notes) = parse_with_notes(table, "s.toml", "s").expect("valid");
+    assert_eq!(notes.len(), 1);
+    assert!(
+        notes[0]
+            .starts_with("s.toml:2:8: `records.size.table[2][1]`: \"2kb\" was read as 2,000 bytes"),
+        "{notes:?}"
+    );
+    // binary units, bytes and numbers: nothing to note
+    let (_, notes) = parse_with_notes(GOOD, "s.toml", "s").expect("valid");
+    assert!(notes.is_empty(), "{notes:?}");
+}
