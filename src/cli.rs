@@ -91,6 +91,7 @@ impl EmbeddedArgs {
         EmbeddedOptions {
             enforce_limits: !self.no_limits,
             max_retained_bytes: self.max_retained,
+            ..EmbeddedOptions::default()
         }
     }
 }

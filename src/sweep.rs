@@ -440,6 +440,9 @@ async fn search_count(
             outcome.interrupted = true;
             break;
         }
+        if let Some(failure) = &run.failure {
+            anyhow::bail!("{shards} shards, step {n} at {rate} records/s: {failure}");
+        }
         let step = Step::of(shards, n, &run.summary, &run.dir)?;
         on_step(&step);
         search.record(rate, step.passed);

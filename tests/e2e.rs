@@ -815,3 +815,206 @@ min_achieved_pct = 99.0
         "report.html claims an SLO verdict"
     );
 }
+
+/// The clean scenario on the stream `shared` at `url`, its measured phase `main` long.
+fn shared_stream_scenario(url: &str, main: &str) -> String {
+    clean_scenario("put_records", 8)
+        .replace(
+            "stream = \"clean-put_records\"",
+            &format!("endpoint = \"{url}\"\nstream = \"shared\""),
+        )
+        .replace("duration = \"3s\"", &format!("duration = \"{main}\""))
+}
+
+/// An embedded endpoint the test starts itself, its URL, and a client for it: the tests'
+/// "someone else" on the stream.
+async fn local_endpoint(
+    settings: &RunSettings,
+) -> (
+    kbench::endpoint::embedded::Embedded,
+    String,
+    aws_sdk_kinesis::Client,
+) {
+    let server = kbench::endpoint::embedded::Embedded::start(0, &settings.embedded)
+        .await
+        .expect("embedded endpoint");
+    let url = server.url();
+    let endpoint = kbench::scenario::Endpoint::Url(url.clone());
+    let client = kbench::endpoint::client::build(&endpoint, None, None)
+        .await
+        .expect("client");
+    (server, url, client)
+}
+
+/// Runs `text` in a task of its own, to do something to its stream meanwhile.
+fn spawn_run(
+    text: String,
+    settings: &RunSettings,
+) -> tokio::task::JoinHandle<anyhow::Result<RunOutcome>> {
+    let settings = settings.clone();
+    tokio::spawn(
+        async move { runner::run(&scenario(&text), &settings, CancellationToken::new()).await },
+    )
+}
+
+/// Waits until `stream` carries the tag `key` (a run staked its claim on it).
+async fn until_tagged(client: &aws_sdk_kinesis::Client, stream: &str, key: &str) {
+    use kbench::endpoint::claim::{Tags, tags};
+    for _ in 0..600 {
+        if let Ok(Tags::Found(t)) = tags(client, stream).await
+            && t.keys().any(|k| k.starts_with(key))
+        {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("stream `{stream}` never carried a {key} tag");
+}
+
+/// Issue 15: two runs on one endpoint and stream name, started 2 s apart: the first deleted the
+/// stream while the second was writing, and the second reported `lost 141 ... [MISMATCH]` with
+/// no warning. Now the second is told the stream is in use, the first leaves the stream to it,
+/// and the second verifies every record it wrote.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_run_on_a_stream_in_use_is_warned_and_the_first_does_not_delete_it() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let settings = settings(out.path());
+    let (server, url, client) = local_endpoint(&settings).await;
+    let first_run = spawn_run(shared_stream_scenario(&url, "2s"), &settings);
+    let second = scenario(&shared_stream_scenario(&url, "6s"));
+    until_tagged(&client, "shared", kbench::endpoint::claim::IN_USE).await;
+    let second_run = runner::run(&second, &settings, CancellationToken::new());
+    let (first_done, second_done) = tokio::join!(first_run, second_run);
+    let first_done = first_done.expect("first run task").expect("first run");
+    let second_done = second_done.unwrap_or_else(|e| panic!("second run: {e:#}"));
+
+    let v = only(&second_done.summary);
+    assert!(
+        v.warnings
+            .iter()
+            .any(|w| w.contains("stream `shared` is in use by another kbench run")),
+        "{:?}",
+        v.warnings
+    );
+    // the first run ended while the second was writing, and left the stream to it
+    assert_eq!(only(&first_done.summary).status, "completed");
+    assert_eq!(v.status, "completed", "{:?}", v.failure);
+    assert_eq!(v.accounting.lost, 0, "{:?}", v.accounting);
+    assert!(v.accounting.holds, "{:?}", v.accounting);
+    assert_eq!(v.accounting.received, v.accounting.acknowledged);
+    // neither deleted it: the first because the second used it, the second because it did not
+    // create it; the second's in-use tag is gone
+    use kbench::endpoint::claim::{CREATED_BY, IN_USE, Tags, tags};
+    match tags(&client, "shared").await.expect("tags") {
+        Tags::Found(t) => {
+            assert!(t.contains_key(CREATED_BY), "{t:?}");
+            assert!(!t.keys().any(|k| k.starts_with(IN_USE)), "{t:?}");
+        }
+        other => panic!("the stream is gone: {other:?}"),
+    }
+    server.shutdown().await;
+}
+
+/// Issue 15: a stream deleted mid-run is reported as exactly that: the run fails, says when and
+/// how it found the stream gone, stops there rather than retrying to the end of the schedule,
+/// and counts what it could not read back as unverified, not lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_deleted_mid_run_is_reported_as_vanished_not_as_lost() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let settings = settings(out.path());
+    let (server, url, client) = local_endpoint(&settings).await;
+    let run = spawn_run(shared_stream_scenario(&url, "30s"), &settings);
+    until_tagged(&client, "shared", kbench::endpoint::claim::IN_USE).await;
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    kbench::endpoint::stream::delete(&client, "shared")
+        .await
+        .expect("delete");
+    let outcome = run.await.expect("run task").expect("a report even so");
+
+    let failure = outcome.failure.as_deref().expect("the run failed");
+    assert!(
+        failure.contains("stream `shared` vanished")
+            && failure.contains("ResourceNotFoundException"),
+        "{failure}"
+    );
+    assert_eq!(outcome.summary.status, "failed");
+    let v = only(&outcome.summary);
+    assert_eq!(v.status, "failed");
+    assert!(
+        v.slo.is_empty(),
+        "no SLO verdict on a failed run: {:?}",
+        v.slo
+    );
+    assert!(v.elapsed_s < 25.0, "it stopped early: {} s", v.elapsed_s);
+    let a = &v.accounting;
+    assert_eq!(a.lost, 0, "{a:?}");
+    assert_eq!(
+        a.received + a.unverified_stream_gone,
+        a.acknowledged,
+        "{a:?}"
+    );
+    assert_eq!(a.scheduled, a.acknowledged + a.given_up, "{a:?}");
+    let text = kbench::report::summary::render(&outcome.summary, "dir");
+    assert!(
+        text.contains("failed: stream `shared` vanished")
+            && text.contains("failed: SLOs not evaluated")
+            && !text.contains("MISMATCH"),
+        "{text}"
+    );
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(outcome.dir.join("run.json")).expect("run.json"),
+    )
+    .expect("run.json parses");
+    assert_matches_schema(&json);
+    server.shutdown().await;
+}
+
+/// Issue 15: a stream still being deleted (another run finishing with it) when a run starts is
+/// waited for and created anew, and the run says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_being_deleted_at_the_start_is_waited_for_and_said() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let mut settings = settings(out.path());
+    settings.embedded.lifecycle_delay = std::time::Duration::from_secs(2);
+    let (server, url, client) = local_endpoint(&settings).await;
+    client
+        .create_stream()
+        .stream_name("shared")
+        .shard_count(2)
+        .send()
+        .await
+        .expect("create");
+    for _ in 0..100 {
+        let out = client
+            .describe_stream_summary()
+            .stream_name("shared")
+            .send()
+            .await;
+        let status = out.ok().and_then(|o| {
+            o.stream_description_summary()
+                .map(|d| d.stream_status().clone())
+        });
+        if status == Some(aws_sdk_kinesis::types::StreamStatus::Active) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    kbench::endpoint::stream::delete(&client, "shared")
+        .await
+        .expect("delete");
+    let text = shared_stream_scenario(&url, "1s");
+    let outcome = runner::run(&scenario(&text), &settings, CancellationToken::new())
+        .await
+        .unwrap_or_else(|e| panic!("run: {e:#}"));
+    let v = only(&outcome.summary);
+    assert!(
+        v.warnings
+            .iter()
+            .any(|w| w.contains("was being deleted when this run started")),
+        "{:?}",
+        v.warnings
+    );
+    assert_eq!(v.status, "completed");
+    assert!(v.accounting.holds, "{:?}", v.accounting);
+    server.shutdown().await;
+}

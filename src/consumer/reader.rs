@@ -5,6 +5,7 @@
 //! the last sequence number read; a closed shard ends its loop.
 
 use super::verify::{Received, Verifier};
+use crate::endpoint::stream::{NOT_FOUND, Vanished};
 use crate::metrics::interval::Slot;
 use crate::scenario::Start;
 use crate::scenario::limits::GET_RECORDS_MAX_RECORDS;
@@ -69,6 +70,8 @@ pub struct ReaderContext {
     pub verifier: Arc<Verifier>,
     pub poll_interval: Duration,
     pub start: Instant,
+    /// Told when GetRecords finds the stream gone, which stops the run.
+    pub vanished: Arc<Vanished>,
 }
 
 /// Reads one shard until `stop` fires or the shard closes.
@@ -143,6 +146,9 @@ pub async fn read_shard(ctx: ReaderContext, cursor: Cursor, slot: Slot, stop: Ca
                         }
                     }
                 } else {
+                    if code == NOT_FOUND {
+                        ctx.vanished.report("GetRecords");
+                    }
                     tracing::debug!(shard = %shard_id, code = %code, "GetRecords failed; backing off");
                 }
                 backoff = (backoff * 2).min(Duration::from_secs(5));

@@ -1,5 +1,6 @@
 //! Endpoints: the embedded server, the null endpoint, the SDK client for any endpoint, and the stream lifecycle.
 
+pub mod claim;
 pub mod client;
 pub mod embedded;
 pub mod null;

@@ -5,7 +5,12 @@ use anyhow::{Context, bail};
 use aws_sdk_kinesis::Client;
 use aws_sdk_kinesis::error::ProvideErrorMetadata;
 use aws_sdk_kinesis::types::{ShardFilter, ShardFilterType, StreamStatus};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+/// The code a request gets for a stream that does not exist (any more).
+pub const NOT_FOUND: &str = "ResourceNotFoundException";
 
 /// A stream ready for the run.
 #[derive(Debug, Clone)]
@@ -15,6 +20,8 @@ pub struct ReadyStream {
     pub shards: Vec<ShardInfo>,
     /// Whether kbench created it (and so may delete it).
     pub created: bool,
+    /// What was found while preparing it, in words, for the terminal and the report.
+    pub warnings: Vec<String>,
 }
 
 /// One open shard and its hash-key range.
@@ -23,6 +30,49 @@ pub struct ShardInfo {
     pub id: String,
     pub starting_hash_key: String,
     pub ending_hash_key: String,
+}
+
+/// Whether the stream vanished mid-run: set once, by the first request that found it gone, and
+/// then the run is stopped, since nothing more can be written to it or read from it.
+#[derive(Debug)]
+pub struct Vanished {
+    first: OnceLock<Gone>,
+    /// The run's cancel token.
+    stop: CancellationToken,
+}
+
+/// When and how the stream was found gone.
+#[derive(Debug, Clone)]
+pub struct Gone {
+    pub at: Instant,
+    /// The operation that found it: "PutRecords", "GetRecords", ...
+    pub by: String,
+}
+
+impl Vanished {
+    /// Stops the run through `stop` once the stream is found gone.
+    pub fn new(stop: CancellationToken) -> Vanished {
+        Vanished {
+            first: OnceLock::new(),
+            stop,
+        }
+    }
+
+    /// A request by `by` got [`NOT_FOUND`]: the first report stops the run.
+    pub fn report(&self, by: &str) {
+        let gone = Gone {
+            at: Instant::now(),
+            by: by.to_string(),
+        };
+        if self.first.set(gone).is_ok() {
+            self.stop.cancel();
+        }
+    }
+
+    /// When the stream was first found gone, if it was.
+    pub fn gone(&self) -> Option<&Gone> {
+        self.first.get()
+    }
 }
 
 /// Makes sure `name` exists with `shards` open shards and is ACTIVE.
@@ -34,7 +84,22 @@ pub async fn ensure(
     deadline: Duration,
 ) -> anyhow::Result<ReadyStream> {
     let mut created = false;
-    match describe(client, name).await? {
+    let mut warnings = Vec::new();
+    let mut status = describe(client, name).await?;
+    if status == Some(StreamStatus::Deleting) {
+        let began = Instant::now();
+        if !create {
+            bail!(
+                "stream `{name}` is being deleted (another run finishing with it?) and `create = false` under [target]; wait for it to go and create it again, or use another stream (--stream NAME)"
+            );
+        }
+        status = wait_gone(client, name, deadline).await?;
+        warnings.push(format!(
+            "stream `{name}` was being deleted when this run started (another run finishing with it?); this run waited {:.1} s for it to go and created it anew",
+            began.elapsed().as_secs_f64()
+        ));
+    }
+    match status {
         Some(_) => {}
         None if create => {
             let result = client
@@ -70,7 +135,61 @@ pub async fn ensure(
         name: name.to_string(),
         shards: list,
         created,
+        warnings,
     })
+}
+
+/// Waits until a stream that is being deleted is gone; returns its status then (None, or a
+/// stream someone created again meanwhile).
+async fn wait_gone(
+    client: &Client,
+    name: &str,
+    deadline: Duration,
+) -> anyhow::Result<Option<StreamStatus>> {
+    match wait_until(client, name, deadline, |s| {
+        s != Some(&StreamStatus::Deleting)
+    })
+    .await?
+    {
+        Ok(status) => Ok(status),
+        Err(_) => bail!(
+            "stream `{name}` is still being deleted after {deadline:?}; wait for it to go, or use another stream (--stream NAME)"
+        ),
+    }
+}
+
+async fn wait_active(client: &Client, name: &str, deadline: Duration) -> anyhow::Result<()> {
+    match wait_until(client, name, deadline, |s| s == Some(&StreamStatus::Active)).await? {
+        Ok(_) => Ok(()),
+        Err(status) => bail!(
+            "stream `{name}` is not ACTIVE after {:?} (status {:?}); try again later or check the stream in the console",
+            deadline,
+            status.map(|s| s.as_str().to_string())
+        ),
+    }
+}
+
+/// Describes the stream, backing off, until `done` holds for its status (Ok) or `deadline`
+/// passes (Err with the last status).
+async fn wait_until(
+    client: &Client,
+    name: &str,
+    deadline: Duration,
+    done: impl Fn(Option<&StreamStatus>) -> bool,
+) -> anyhow::Result<Result<Option<StreamStatus>, Option<StreamStatus>>> {
+    let until = Instant::now() + deadline;
+    let mut pause = Duration::from_millis(50);
+    loop {
+        let status = describe(client, name).await?;
+        if done(status.as_ref()) {
+            return Ok(Ok(status));
+        }
+        if Instant::now() >= until {
+            return Ok(Err(status));
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(2));
+    }
 }
 
 /// The stream's status, or None if it does not exist.
@@ -89,26 +208,6 @@ async fn describe(client: &Client, name: &str) -> anyhow::Result<Option<StreamSt
             "cannot describe stream `{name}`: {}; is the endpoint reachable?",
             message(&e)
         ),
-    }
-}
-
-async fn wait_active(client: &Client, name: &str, deadline: Duration) -> anyhow::Result<()> {
-    let until = Instant::now() + deadline;
-    let mut pause = Duration::from_millis(50);
-    loop {
-        let status = describe(client, name).await?;
-        if status == Some(StreamStatus::Active) {
-            return Ok(());
-        }
-        if Instant::now() >= until {
-            bail!(
-                "stream `{name}` is not ACTIVE after {:?} (status {:?}); try again later or check the stream in the console",
-                deadline,
-                status.map(|s| s.as_str().to_string())
-            );
-        }
-        tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(Duration::from_secs(2));
     }
 }
 
@@ -170,16 +269,19 @@ pub async fn list_shards(client: &Client, name: &str) -> anyhow::Result<Vec<Shar
     }
 }
 
-/// Deletes the stream (only call for streams kbench created).
+/// Deletes the stream (only call for streams kbench created); one that is gone already is fine.
 pub async fn delete(client: &Client, name: &str) -> anyhow::Result<()> {
-    client
+    match client
         .delete_stream()
         .stream_name(name)
         .enforce_consumer_deletion(true)
         .send()
         .await
-        .map_err(|e| anyhow::anyhow!("cannot delete stream `{name}`: {}", message(&e)))?;
-    Ok(())
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.code() == Some(NOT_FOUND) => Ok(()),
+        Err(e) => bail!("cannot delete stream `{name}`: {}", message(&e)),
+    }
 }
 
 /// The most useful text of an SDK error: the service's message, or the error chain.

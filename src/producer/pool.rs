@@ -8,6 +8,7 @@
 use super::batch::{Entry, Packer, Record};
 use super::retry;
 use super::send::{Outcome, send};
+use crate::endpoint::stream::{NOT_FOUND, Vanished};
 use crate::metrics::collector::Registry;
 use crate::metrics::interval::Slot;
 use crate::metrics::interval::shard_entry;
@@ -45,6 +46,8 @@ pub struct ProducerContext {
     pub acked: Arc<Mutex<SeenSet>>,
     /// The stream's shards, to route and count records per shard.
     pub shards: Arc<ShardMap>,
+    /// Told when a request finds the stream gone, which stops the run.
+    pub vanished: Arc<Vanished>,
 }
 
 /// Runs the schedule to the end (or until `cancel`), then waits for every worker to finish.
@@ -302,6 +305,9 @@ impl Worker {
                         Outcome::Throttled => true,
                         Outcome::Failed { code, retryable } => {
                             tracing::debug!(code = %code, attempt = e.attempts, "record attempt failed");
+                            if code == NOT_FOUND {
+                                self.ctx.vanished.report(self.ctx.api.operation());
+                            }
                             *retryable
                         }
                     };

@@ -114,9 +114,10 @@ pub fn render(data: &ReportData, charts: &[Chart]) -> String {
     for api in &s.not_run {
         let _ = writeln!(
             out,
-            "<h2 id=\"{}\">{}: not run</h2>\n<p>The run was interrupted before it.</p>",
+            "<h2 id=\"{}\">{}: not run</h2>\n<p>The run {} before it.</p>",
             esc(&anchor(api)),
-            esc(api)
+            esc(api),
+            super::summary::stopped(&s.status)
         );
     }
     let _ = writeln!(
@@ -231,8 +232,11 @@ fn verdict(s: &RunSummary, baseline: Option<&str>) -> (bool, String) {
             format!("{}{whose} {} (limit {})", x.name, x.actual, x.threshold)
         })
         .collect();
-    if s.status == "interrupted" || s.variants.iter().any(|v| v.status == "interrupted") {
-        parts.push("interrupted: SLOs not evaluated".to_string());
+    let not_evaluated = std::iter::once(s.status.as_str())
+        .chain(s.variants.iter().map(|v| v.status.as_str()))
+        .find_map(super::slos_not_evaluated);
+    if let Some(why) = not_evaluated {
+        parts.push(why.to_string());
     } else if slos.is_empty() {
         parts.push("no SLOs set".to_string());
     } else if breached.is_empty() {
@@ -379,12 +383,13 @@ fn render_variant(out: &mut String, v: &VariantSummary, several: bool, charts: &
     if a.consumer {
         let _ = writeln!(
             out,
-            "<p>received {} distinct of {} acknowledged; lost {}, duplicates {}, unacknowledged but received {} {}</p>",
+            "<p>received {} distinct of {} acknowledged; lost {}, duplicates {}, unacknowledged but received {}{} {}</p>",
             count(a.received),
             count(a.acknowledged),
             count(a.lost),
             count(a.duplicates),
             count(a.received_unacknowledged),
+            esc(&a.unverified_note(count)),
             ok_mark(a.lost == 0 && a.received_unacknowledged == 0)
         );
     } else {
@@ -428,6 +433,9 @@ fn render_variant(out: &mut String, v: &VariantSummary, several: bool, charts: &
         table(out, &["SLO", "limit", "actual", "verdict"], &rows);
     }
 
+    if let Some(f) = &v.failure {
+        let _ = writeln!(out, "<p class=\"bad\">failed: {}</p>", esc(f));
+    }
     if !v.warnings.is_empty() {
         out.push_str("<h3>Warnings</h3>\n<ul>\n");
         for w in &v.warnings {

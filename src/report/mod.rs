@@ -185,6 +185,10 @@ pub struct Accounting {
     pub lost: u64,
     /// Read back although never acknowledged (e.g. a timed-out request that did land).
     pub received_unacknowledged: u64,
+    /// Acknowledged but not read back because the stream vanished before the consumer reached
+    /// them: neither verified nor lost, since nothing can read them any more.
+    #[serde(default)]
+    pub unverified_stream_gone: u64,
     /// scheduled = acknowledged + given up, and (with a consumer) received = acknowledged.
     pub holds: bool,
 }
@@ -254,8 +258,11 @@ pub struct VariantSummary {
     pub api: String,
     /// The id in this variant's record stamps.
     pub run_id: String,
-    /// "running", "completed" or "interrupted".
+    /// "running", "completed", "interrupted" or "failed".
     pub status: String,
+    /// Why the run failed, in words (e.g. the stream vanished mid-run); None unless failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
     pub started_at: String,
     /// Seconds from the first scheduled record to the end of the drain.
     #[serde(serialize_with = "round::seconds")]
@@ -268,6 +275,30 @@ pub struct VariantSummary {
     pub slo: Vec<SloVerdict>,
     /// Plain-words warnings about the run's own health (a generator that fell behind, ...).
     pub warnings: Vec<String>,
+}
+
+impl Accounting {
+    /// What the consumer could not verify because the stream vanished, in words, when it was
+    /// anything: ", not verified N (the stream vanished before they were read)".
+    pub fn unverified_note(&self, count: impl Fn(u64) -> String) -> String {
+        if self.unverified_stream_gone == 0 {
+            return String::new();
+        }
+        format!(
+            ", not verified {} (the stream vanished before they were read back)",
+            count(self.unverified_stream_gone)
+        )
+    }
+}
+
+/// Why a run's SLOs were not evaluated, from its status: it was interrupted or it failed, so it
+/// did not run what the SLOs were set for.
+pub fn slos_not_evaluated(status: &str) -> Option<&'static str> {
+    match status {
+        "interrupted" => Some("interrupted: SLOs not evaluated"),
+        "failed" => Some("failed: SLOs not evaluated"),
+        _ => None,
+    }
 }
 
 impl VariantSummary {

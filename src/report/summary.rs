@@ -43,7 +43,8 @@ pub fn render(s: &RunSummary, dir: &str) -> String {
     for api in &s.not_run {
         let _ = writeln!(
             out,
-            "\n── {api} ── not run: the run was interrupted before it"
+            "\n── {api} ── not run: the run {} before it",
+            stopped(&s.status)
         );
     }
     if let Some(c) = &s.comparison {
@@ -132,12 +133,13 @@ fn render_variant(out: &mut String, s: &VariantSummary) {
     if a.consumer {
         let _ = writeln!(
             out,
-            "            received {} distinct of {} acknowledged; lost {}, duplicates {}, unacknowledged but received {}  [{}]",
+            "            received {} distinct of {} acknowledged; lost {}, duplicates {}, unacknowledged but received {}{}  [{}]",
             a.received,
             a.acknowledged,
             a.lost,
             a.duplicates,
             a.received_unacknowledged,
+            a.unverified_note(|n| n.to_string()),
             mark(a.lost == 0 && a.received_unacknowledged == 0)
         );
     } else {
@@ -161,10 +163,13 @@ fn render_variant(out: &mut String, s: &VariantSummary) {
     for w in &s.warnings {
         let _ = writeln!(out, "warning: {w}");
     }
-    if s.status == "interrupted" {
+    if let Some(f) = &s.failure {
+        let _ = writeln!(out, "failed: {f}");
+    }
+    if let Some(why) = super::slos_not_evaluated(&s.status) {
         let _ = writeln!(
             out,
-            "SLO: interrupted: SLOs not evaluated (the figures above are what ran before the interruption)"
+            "SLO: {why} (the figures above are what ran before the run stopped)"
         );
     } else if !s.slo.is_empty() {
         let verdicts: Vec<String> = s
@@ -290,5 +295,14 @@ fn truncate(s: &str, n: usize) -> String {
         s.to_string()
     } else {
         s.chars().take(n - 1).collect::<String>() + "…"
+    }
+}
+
+/// How a run that left variants out stopped: "was interrupted" or "failed".
+pub(crate) fn stopped(status: &str) -> &'static str {
+    if status == "failed" {
+        "failed"
+    } else {
+        "was interrupted"
     }
 }

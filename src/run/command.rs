@@ -111,6 +111,10 @@ pub async fn execute(
     if outcome.interrupted {
         return Ok(EXIT_INTERRUPTED);
     }
+    if let Some(failure) = &outcome.failure {
+        eprintln!("error: the run failed: {failure}");
+        return Ok(EXIT_ERROR);
+    }
     if outcome.summary.slo_breached() {
         eprintln!("SLO breached: {}", breaches(&outcome.summary).join(", "));
         return Ok(if failed { EXIT_ERROR } else { EXIT_BREACH });

@@ -43,6 +43,9 @@ pub struct RunOutcome {
     pub summary: RunSummary,
     pub dir: PathBuf,
     pub interrupted: bool,
+    /// Why the run failed (the stream vanished mid-run): the report is written, the exit code
+    /// is an error's.
+    pub failure: Option<String>,
 }
 
 /// Runs `scenario`; `cancel` (Ctrl-C) stops sending, drains briefly and still writes the report.

@@ -60,6 +60,7 @@ impl Role for PollingConsumer {
             verifier: verifier.clone(),
             poll_interval: run.scenario.consumer.poll_interval,
             start: clock.start,
+            vanished: run.vanished.clone(),
         };
         self.readers = std::mem::take(&mut self.cursors)
             .into_iter()
@@ -80,7 +81,11 @@ impl Role for PollingConsumer {
     fn drain<'a>(&'a mut self, run: &'a Context, limit: DrainLimit) -> Hook<'a, ()> {
         Box::pin(async move {
             let began = Instant::now();
-            while !self.all_read(run) && began.elapsed() < limit.now(&run.cancel) {
+            // a stream that vanished has nothing left to read
+            while !self.all_read(run)
+                && run.vanished.gone().is_none()
+                && began.elapsed() < limit.now(&run.cancel)
+            {
                 if run.cancel.is_cancelled() {
                     tokio::time::sleep(DRAIN_POLL).await;
                     continue;
@@ -115,7 +120,13 @@ impl Role for PollingConsumer {
         a.consumer = true;
         a.received = received.len();
         a.duplicates = all.duplicates;
-        a.lost = acked.len() - both;
+        // what the stream took with it when it vanished is not lost: nothing can read it now
+        let unread = acked.len() - both;
+        if run.vanished.gone().is_some() {
+            a.unverified_stream_gone = unread;
+        } else {
+            a.lost = unread;
+        }
         a.received_unacknowledged = received.len() - both;
 
         if results.measured.in_stream.count() > 0 && !verifier.arrival_has_millis() {

@@ -7,7 +7,7 @@
 //! outlives the collector's last row). A new consumer, a delivery leg or a controller is a new
 //! role: a file in this folder implementing [`Role`], and one line where the roles are assembled.
 
-use crate::endpoint::stream::ReadyStream;
+use crate::endpoint::stream::{ReadyStream, Vanished};
 use crate::metrics::collector::{Collector, Registry};
 use crate::metrics::interval::Stats;
 use crate::metrics::seen::SeenSet;
@@ -73,8 +73,11 @@ pub struct Context<'a> {
     pub run_id: u32,
     /// Sequence numbers the producer has had acknowledged: what consumers must read back.
     pub acked: Arc<Mutex<SeenSet>>,
-    /// Cancelled on Ctrl-C: stop sending, drain briefly, still write the report.
+    /// Cancelled on Ctrl-C, or when the stream vanishes: stop sending, drain briefly, still
+    /// write the report.
     pub cancel: CancellationToken,
+    /// Told by the first request that finds the stream gone; it cancels the run.
+    pub vanished: Arc<Vanished>,
     /// The collector, once it has stopped: the run's merged metrics.
     pub collected: OnceLock<Collector>,
 }

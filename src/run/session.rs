@@ -2,7 +2,7 @@
 
 use super::{RunOutcome, RunSettings};
 use crate::endpoint::embedded::Embedded;
-use crate::endpoint::{client, stream};
+use crate::endpoint::{claim, client, stream};
 use crate::scenario::{Endpoint, Scenario};
 use anyhow::Context;
 use std::time::Duration;
@@ -16,6 +16,8 @@ pub struct Session {
     client: aws_sdk_kinesis::Client,
     ready: stream::ReadyStream,
     delete: bool,
+    /// The run's tags on the stream.
+    claim: claim::Claim,
 }
 
 impl Session {
@@ -52,7 +54,7 @@ impl Session {
                 target.stream, target.endpoint
             )
         });
-        let ready = match ready {
+        let mut ready = match ready {
             Ok(ready) => ready,
             Err(e) => {
                 if let Some(e) = embedded {
@@ -61,11 +63,17 @@ impl Session {
                 return Err(e);
             }
         };
+        let claim = claim::stake(&client, &ready.name, &ready.shards, ready.created).await;
+        ready.warnings.extend(claim.warnings.iter().cloned());
+        for w in &ready.warnings {
+            eprintln!("warning: {w}");
+        }
         Ok(Session {
             embedded,
             client,
             delete: ready.created && target.delete_after,
             ready,
+            claim,
         })
     }
 
@@ -79,12 +87,21 @@ impl Session {
         super::variants::run(scenario, settings, cancel, &self.client, &self.ready).await
     }
 
-    /// Deletes the stream if kbench created it (and may), and stops the embedded endpoint.
+    /// Releases the stream (its `in-use` tag) and deletes it if kbench created it, may, and no
+    /// other run uses it (see [`claim`]); then stops the embedded endpoint.
     pub async fn close(self) {
-        if self.delete
-            && let Err(e) = stream::delete(&self.client, &self.ready.name).await
-        {
-            tracing::warn!("{e:#}");
+        let name = &self.ready.name;
+        claim::release(&self.client, name, &self.claim).await;
+        if self.delete {
+            let deleted = match claim::may_delete_now(&self.client, name, &self.claim).await {
+                Ok(()) => stream::delete(&self.client, name)
+                    .await
+                    .map_err(|e| format!("{e:#}")),
+                Err(why) => Err(why),
+            };
+            if let Err(why) = deleted {
+                eprintln!("warning: {why}");
+            }
         }
         if let Some(e) = self.embedded {
             e.shutdown().await;

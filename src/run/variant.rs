@@ -9,6 +9,7 @@ use super::producer::ProducerPool;
 use super::progress::Progress;
 use super::role::{Clock, Context, DrainLimit, Results, Role};
 use super::verdict;
+use crate::endpoint::stream::{NOT_FOUND, Vanished};
 use crate::metrics::collector::Registry;
 use crate::metrics::interval::Stats;
 use crate::metrics::seen::SeenSet;
@@ -51,6 +52,9 @@ pub async fn run(
     writers: &Arc<Mutex<Writers>>,
 ) -> anyhow::Result<(VariantSummary, Stats)> {
     let scenario = shared.scenario;
+    // the run's own token: Ctrl-C cancels it, and so does the stream vanishing, which must not
+    // look like a Ctrl-C to the variants after this one
+    let cancel = shared.cancel.child_token();
     let run = Context {
         scenario,
         client: shared.client,
@@ -62,20 +66,23 @@ pub async fn run(
         registry: Registry::default(),
         run_id: rand::random(),
         acked: Arc::new(Mutex::new(SeenSet::default())),
-        cancel: shared.cancel.clone(),
+        vanished: Arc::new(Vanished::new(cancel.clone())),
+        cancel,
         collected: OnceLock::new(),
     };
     let mut summary = VariantSummary {
         api: variant.api.to_string(),
         run_id: format!("{:08x}", run.run_id),
         status: "running".into(),
+        failure: None,
         started_at: chrono::Utc::now().to_rfc3339(),
         elapsed_s: 0.0,
         accounting: Accounting::default(),
         phases: Vec::new(),
         per_shard: Vec::new(),
         slo: Vec::new(),
-        warnings: Vec::new(),
+        // what was found about the stream before the run (other writers, other runs)
+        warnings: shared.ready.warnings.clone(),
     };
     let progress = Progress::new(
         shared.settings.progress,
@@ -115,7 +122,17 @@ pub async fn run(
     stopped?;
 
     // summarise: each role adds what it measured, then the verdicts over all of it
-    summary.status = if interrupted {
+    summary.failure = run.vanished.gone().map(|g| {
+        format!(
+            "stream `{}` vanished {:.1} s into the run: {} got {NOT_FOUND} (deleted by someone else, or the endpoint lost it); the run stopped there",
+            run.stream.name,
+            g.at.saturating_duration_since(clock.start).as_secs_f64(),
+            g.by
+        )
+    });
+    summary.status = if summary.failure.is_some() {
+        "failed"
+    } else if interrupted {
         "interrupted"
     } else {
         "completed"

@@ -95,7 +95,12 @@ pub async fn run(
     };
 
     let apis = &scenario.producer.apis;
+    let mut failure: Option<String> = None;
     for (i, &api) in apis.iter().enumerate() {
+        if failure.is_some() {
+            summary.not_run.push(api.to_string());
+            continue;
+        }
         if i > 0 && !cancel.is_cancelled() {
             tokio::select! {
                 _ = tokio::time::sleep(VARIANT_PAUSE) => {}
@@ -126,6 +131,7 @@ pub async fn run(
                 return Err(e.context(format!("variant {api} failed")));
             }
         };
+        failure = variant_summary.failure.clone();
         summary.variants.push(variant_summary);
         measured.push(variant_measured);
         summary.elapsed_s = started.elapsed().as_secs_f64();
@@ -133,7 +139,9 @@ pub async fn run(
     }
 
     let interrupted = cancel.is_cancelled();
-    summary.status = if interrupted {
+    summary.status = if failure.is_some() {
+        "failed"
+    } else if interrupted {
         "interrupted"
     } else {
         "completed"
@@ -147,6 +155,7 @@ pub async fn run(
         summary,
         dir,
         interrupted,
+        failure,
     })
 }
 

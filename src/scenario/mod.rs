@@ -131,6 +131,14 @@ impl Api {
         }
     }
 
+    /// The Kinesis operation it calls: "PutRecord" or "PutRecords".
+    pub fn operation(self) -> &'static str {
+        match self {
+            Api::PutRecord => "PutRecord",
+            Api::PutRecords | Api::PutRecordsAggregated => "PutRecords",
+        }
+    }
+
     /// Reads a scenario-file name.
     pub fn parse(text: &str) -> Result<Api, String> {
         let names: Vec<&str> = Api::ALL.iter().map(|a| a.name()).collect();

@@ -15,6 +15,7 @@ use anyhow::Context;
 use axum::Router;
 use ferrokinesis::store::{Store, StoreOptions};
 use std::net::SocketAddr;
+use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -26,6 +27,10 @@ pub struct EmbeddedOptions {
     /// Cap on the record bytes the endpoint keeps; writes beyond it fail with
     /// LimitExceededException, so a long run cannot exhaust memory.
     pub max_retained_bytes: u64,
+    /// How long CreateStream and DeleteStream keep a stream CREATING or DELETING (and
+    /// UpdateShardCount UPDATING). Real Kinesis takes seconds to minutes; kbench's own runs
+    /// wait for ACTIVE either way.
+    pub lifecycle_delay: Duration,
 }
 
 impl Default for EmbeddedOptions {
@@ -33,6 +38,7 @@ impl Default for EmbeddedOptions {
         EmbeddedOptions {
             enforce_limits: true,
             max_retained_bytes: DEFAULT_MAX_RETAINED_BYTES,
+            lifecycle_delay: Duration::from_millis(50),
         }
     }
 }
@@ -76,9 +82,9 @@ impl Embedded {
             max_retained_bytes: Some(options.max_retained_bytes),
             // account-wide shard limit: high enough for any scenario kbench accepts
             shard_limit: crate::scenario::limits::MAX_SHARDS,
-            create_stream_ms: 50,
-            delete_stream_ms: 50,
-            update_stream_ms: 50,
+            create_stream_ms: options.lifecycle_delay.as_millis() as u64,
+            delete_stream_ms: options.lifecycle_delay.as_millis() as u64,
+            update_stream_ms: options.lifecycle_delay.as_millis() as u64,
             ..StoreOptions::default()
         };
         let (app, store) = ferrokinesis::create_app(store_options);

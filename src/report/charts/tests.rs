@@ -55,6 +55,7 @@ fn variant(api: &str, shards: usize) -> VariantSummary {
         api: api.into(),
         run_id: "f4a19680".into(),
         status: "completed".into(),
+        failure: None,
         started_at: "2026-11-26T00:14:08.722531625+00:00".into(),
         elapsed_s: 10.05,
         accounting: Accounting {
