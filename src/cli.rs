@@ -66,7 +66,7 @@ pub enum Command {
         #[command(flatten)]
         embedded: EmbeddedArgs,
     },
-    /// Print a shell completion script on stdout (install lines in the README).
+    /// Print a shell completion script on stdout (install lines in docs/commands.md).
     Completions {
         /// The shell: bash, zsh, fish or powershell.
         #[arg(value_enum)]
@@ -222,7 +222,7 @@ pub struct SizeArgs {
     /// Spare capacity to keep on the hottest shard, 0% to 1000%.
     #[arg(long, default_value = "20%", allow_hyphen_values = true, value_parser = parse_headroom)]
     pub headroom: f64,
-    /// Provisioned price per shard-hour, USD (default: us-east-1 list price, see README).
+    /// Provisioned price per shard-hour, USD (default: us-east-1 list price, see docs/sizing.md).
     #[arg(long, allow_negative_numbers = true, value_parser = parse_price)]
     pub price_shard_hour: Option<f64>,
     /// Provisioned price per million PUT payload units, USD.

@@ -107,7 +107,7 @@ pub struct Prices {
     pub on_demand_gb_out: f64,
 }
 
-/// Where the default prices come from (named in the output and the README).
+/// Where the default prices come from (named in the output and in docs/sizing.md).
 pub const PRICE_SOURCE: &str = "us-east-1 list prices published at aws.amazon.com/kinesis/data-streams/pricing as of 2024 (not re-checked from here: pass --price-* for current or other-region prices)";
 
 impl Default for Prices {

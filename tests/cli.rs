@@ -486,14 +486,15 @@ fn a_once_only_replay_is_checked_again_after_rate_and_duration_flags() {
 }
 
 #[test]
-fn the_readme_scenario_reference_validates_as_written() {
-    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
-        .expect("README.md");
-    let block: String = readme
+fn the_scenario_reference_in_docs_validates_as_written() {
+    let reference =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/scenarios.md"))
+            .expect("docs/scenarios.md");
+    let block: String = reference
         .split("```toml\n")
         .nth(1)
         .and_then(|rest| rest.split("```").next())
-        .expect("a ```toml block in the README")
+        .expect("a ```toml block in docs/scenarios.md")
         .to_string();
     let dir = tempfile::tempdir().expect("tempdir");
     let path = write(dir.path(), "reference.toml", &block);
@@ -1047,17 +1048,175 @@ fn man_prints_a_roff_page_naming_the_subcommands() {
 }
 
 #[test]
-fn the_nightly_workflow_is_the_one_the_readme_shows() {
+fn the_nightly_workflow_is_the_one_docs_ci_md_shows() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+    let docs = std::fs::read_to_string(root.join("docs/ci.md")).expect("docs/ci.md");
     let workflow = std::fs::read_to_string(root.join(".github/workflows/nightly.yml"))
         .expect(".github/workflows/nightly.yml");
-    let block = readme
+    let block = docs
         .split("```yaml\n")
         .map(|rest| rest.split("```").next().unwrap_or(""))
         .find(|block| block.starts_with("name: nightly benchmark"))
-        .expect("the README's nightly workflow block");
+        .expect("the nightly workflow block in docs/ci.md");
     assert_eq!(block, workflow);
+}
+
+/// GitHub's anchor for a heading: lowercase; characters other than letters, digits, spaces, `-`
+/// and `_` dropped; spaces turned into `-`.
+fn github_slug(heading: &str) -> String {
+    heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_'))
+        .map(|c| if c == ' ' { '-' } else { c })
+        .collect()
+}
+
+/// Markdown text without its fenced code blocks (each line kept, emptied, so line counts hold).
+fn without_fences(text: &str) -> String {
+    let mut prose = String::new();
+    let mut in_fence = false;
+    for line in text.lines() {
+        if line.trim_start().starts_with("```") {
+            in_fence = !in_fence;
+        } else if !in_fence {
+            prose.push_str(line);
+        }
+        prose.push('\n');
+    }
+    prose
+}
+
+/// The anchors of a markdown file's headings, as GitHub makes them (a repeated one gets `-1`,
+/// `-2`, ...).
+fn heading_anchors(text: &str) -> Vec<String> {
+    let mut anchors = Vec::new();
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for line in without_fences(text).lines() {
+        let level = line.chars().take_while(|c| *c == '#').count();
+        if !(1..=6).contains(&level) || !line[level..].starts_with(' ') {
+            continue;
+        }
+        let slug = github_slug(&line[level..]);
+        let count = seen.entry(slug.clone()).or_insert(0);
+        anchors.push(match *count {
+            0 => slug,
+            n => format!("{slug}-{n}"),
+        });
+        *count += 1;
+    }
+    anchors
+}
+
+/// The targets of a markdown file's inline links (`[text](target)`), outside code blocks and
+/// code spans.
+fn link_targets(text: &str) -> Vec<String> {
+    let prose: Vec<char> = without_fences(text).chars().collect();
+    // Drop code spans: a run of n backticks up to the next run of exactly n (spans may wrap).
+    let mut plain = String::new();
+    let mut i = 0;
+    while i < prose.len() {
+        if prose[i] != '`' {
+            plain.push(prose[i]);
+            i += 1;
+            continue;
+        }
+        let run = prose[i..].iter().take_while(|c| **c == '`').count();
+        let mut j = i + run;
+        let mut end = None;
+        while j < prose.len() {
+            let next = prose[j..].iter().take_while(|c| **c == '`').count();
+            if next == run {
+                end = Some(j + next);
+                break;
+            }
+            j += next.max(1);
+        }
+        match end {
+            Some(end) => i = end,
+            None => {
+                plain.extend(&prose[i..i + run]);
+                i += run;
+            }
+        }
+    }
+    plain
+        .split("](")
+        .skip(1)
+        .map(|rest| rest.split(')').next().unwrap_or(""))
+        .map(|target| target.split_whitespace().next().unwrap_or("").to_string())
+        .collect()
+}
+
+#[test]
+fn every_relative_link_in_the_readme_and_docs_resolves() {
+    assert_eq!(
+        github_slug("The sweep: measuring what a stream sustains"),
+        "the-sweep-measuring-what-a-stream-sustains"
+    );
+    assert_eq!(
+        github_slug("Partition keys (`[records] keys`)"),
+        "partition-keys-records-keys"
+    );
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = vec![root.join("README.md")];
+    let mut docs: Vec<PathBuf> = std::fs::read_dir(root.join("docs"))
+        .expect("docs/")
+        .map(|entry| entry.expect("docs/ entry").path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "md"))
+        .collect();
+    docs.sort();
+    assert!(docs.len() > 1, "docs/*.md: {docs:?}");
+    files.extend(docs);
+    let mut broken = Vec::new();
+    let mut checked = 0;
+    for file in &files {
+        let text = std::fs::read_to_string(file).expect("a markdown file");
+        let name = file
+            .strip_prefix(root)
+            .unwrap_or(file)
+            .display()
+            .to_string();
+        for target in link_targets(&text) {
+            if ["http://", "https://", "mailto:"]
+                .iter()
+                .any(|scheme| target.starts_with(scheme))
+            {
+                continue;
+            }
+            checked += 1;
+            let (path, anchor) = match target.split_once('#') {
+                Some((path, anchor)) => (path, Some(anchor)),
+                None => (target.as_str(), None),
+            };
+            let resolved = if path.is_empty() {
+                file.clone()
+            } else {
+                file.parent().expect("a folder").join(path)
+            };
+            if target.is_empty() || !resolved.exists() {
+                broken.push(format!(
+                    "{name}: ({target}): no file {}",
+                    resolved.display()
+                ));
+                continue;
+            }
+            if let Some(anchor) = anchor {
+                let anchors = std::fs::read_to_string(&resolved)
+                    .map(|t| heading_anchors(&t))
+                    .unwrap_or_default();
+                if !anchors.iter().any(|a| a == anchor) {
+                    broken.push(format!(
+                        "{name}: ({target}): no heading with the anchor #{anchor} in {}",
+                        resolved.display()
+                    ));
+                }
+            }
+        }
+    }
+    assert!(checked > 20, "only {checked} relative links found");
+    assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
 }
 
 #[test]
