@@ -1290,3 +1290,76 @@ fn a_peak_rate_far_below_the_scenarios_warns_and_a_factor_does_not() {
         assert!(!stderr.contains("note:"), "--rate {rate}: {stderr}");
     }
 }
+
+/// Every crate's features as `cargo tree` resolves them, with or without the dev-dependencies.
+fn features(
+    with_dev: bool,
+) -> std::collections::BTreeMap<String, std::collections::BTreeSet<String>> {
+    let mut cmd = std::process::Command::new(env!("CARGO"));
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR")).args([
+        "tree",
+        "--locked",
+        "--offline",
+        "--prefix",
+        "none",
+        "-f",
+        "{p}|{f}",
+    ]);
+    if !with_dev {
+        cmd.args(["-e", "no-dev"]);
+    }
+    let out = cmd.output().expect("cargo tree runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut crates = std::collections::BTreeMap::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let Some((package, features)) = line.split_once('|') else {
+            continue;
+        };
+        // "name v1.2.3 (proc-macro)" or "name v1.2.3 (/path)": the name and version identify it
+        let package: Vec<&str> = package.split_whitespace().take(2).collect();
+        let features = features.trim_end_matches(" (*)");
+        crates
+            .entry(package.join(" "))
+            .or_insert_with(std::collections::BTreeSet::new)
+            .extend(
+                features
+                    .split(',')
+                    .filter(|f| !f.is_empty())
+                    .map(str::to_string),
+            );
+    }
+    crates
+}
+
+/// Issue 15: after `cargo run --release`, `cargo test --release` recompiled about 27 crates
+/// because the dev-dependencies turned on more features of crates the build shares. Every crate
+/// of the build must have the same features when the tests are built too.
+#[test]
+fn the_build_and_the_tests_share_one_feature_set() {
+    let build = features(false);
+    let tests = features(true);
+    assert!(
+        build.len() > 100,
+        "cargo tree listed {} crates",
+        build.len()
+    );
+    let differ: Vec<String> = build
+        .iter()
+        .filter_map(|(package, f)| {
+            let with_dev = tests.get(package)?;
+            (with_dev != f).then(|| {
+                let more: Vec<&String> = with_dev.difference(f).collect();
+                format!("{package}: the tests add {more:?}")
+            })
+        })
+        .collect();
+    assert!(
+        differ.is_empty(),
+        "name these features in Cargo.toml's [dependencies]:\n{}",
+        differ.join("\n")
+    );
+}
