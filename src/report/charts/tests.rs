@@ -158,6 +158,26 @@ fn spectrum(api: &str) -> Vec<SpectrumRow> {
     rows
 }
 
+/// run.json's record of a burst-like scenario running `apis`.
+fn scenario_record(apis: &[&str]) -> crate::report::load::ScenarioRecord {
+    let apis = if apis.is_empty() {
+        &["put_records"][..]
+    } else {
+        apis
+    };
+    let list: Vec<String> = apis.iter().map(|a| format!("\"{a}\"")).collect();
+    let text = format!(
+        "name = \"burst\"\n[producer]\napi = [{}]\n[[phase]]\nname = \"warmup\"\nduration = \"3s\"\nrate = 300\nmeasure = false\n[[phase]]\nname = \"steady\"\nduration = \"6s\"\nrate = 300\n",
+        list.join(", ")
+    );
+    let scenario = crate::scenario::parse(&text, "scenarios/burst.toml", "burst")
+        .unwrap_or_else(|e| panic!("the sample scenario: {e}"));
+    crate::report::load::ScenarioRecord {
+        effective: serde_json::to_value(&scenario).expect("json"),
+        file: Some(scenario.file),
+    }
+}
+
 /// A run of `apis` (each with `shards` shards), every file's rows filled in.
 pub(crate) fn sample(apis: &[&str], shards: usize) -> ReportData {
     let variants: Vec<VariantSummary> = apis.iter().map(|a| variant(a, shards)).collect();
@@ -184,6 +204,7 @@ pub(crate) fn sample(apis: &[&str], shards: usize) -> ReportData {
         shard_intervals: Vec::new(),
         spectrum: apis.iter().flat_map(|a| spectrum(a)).collect(),
         baseline: None,
+        scenario: scenario_record(apis),
     }
 }
 
