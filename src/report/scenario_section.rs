@@ -29,8 +29,8 @@ pub(super) fn render(out: &mut String, record: &ScenarioRecord) {
     rows.push(("target", esc(&target(&s["target"]))));
 
     let r = &s["records"];
-    rows.push(("record size", esc(&size_dist(&r["size"]))));
-    rows.push(("partition keys", esc(&keys(&r["keys"], &r["payload"]))));
+    rows.push(("record size", esc(&record_size(&r["size"], &r["payload"]))));
+    rows.push(("partition keys", keys(&r["keys"], &r["payload"])));
     rows.push(("payload", payload(&r["payload"])));
 
     let p = &s["producer"];
@@ -190,11 +190,17 @@ fn target(t: &Value) -> String {
     s
 }
 
+/// Record sizes: the size distribution, or what the payload makes them.
+fn record_size(v: &Value, payload: &Value) -> String {
+    match (v, payload) {
+        (Value::Null, p) if p["file"].is_string() => "those of the replayed records".into(),
+        (Value::Null, _) => "those the JSON template renders".into(),
+        (v, _) => size_dist(v),
+    }
+}
+
 /// The size distribution in words, e.g. "uniform 100 B to 1,000 B".
 fn size_dist(v: &Value) -> String {
-    if v.is_null() {
-        return "set by the JSON payload".into();
-    }
     let f = |k: &str| size(&v[k]);
     let clamp = || format!("clamped to {} to {}", f("min"), f("max"));
     let words = match v["dist"].as_str() {
@@ -236,14 +242,18 @@ fn size_dist(v: &Value) -> String {
     format!("{words} (stamp included)")
 }
 
-/// The key distribution in words, e.g. "Zipf, exponent 1.1, over 10,000 keys".
+/// The key distribution in words (escaped HTML), e.g. "Zipf, exponent 1.1, over 10,000 keys".
 fn keys(v: &Value, payload: &Value) -> String {
     if v.is_null() {
         return match payload["key"].as_str() {
-            Some(k) => format!("from the payload's field `{k}`"),
+            Some(k) => format!("from the payload&#39;s field <code>{}</code>", esc(k)),
             None => "-".into(),
         };
     }
+    esc(&key_dist(v))
+}
+
+fn key_dist(v: &Value) -> String {
     let n = || format!("{} keys", plain(&v["count"]));
     match v["dist"].as_str() {
         Some("uniform") => format!("uniform over {}", n()),
@@ -266,7 +276,7 @@ fn payload(v: &Value) -> String {
         return "random bytes (incompressible)".into();
     }
     let key = |k: &Value| match k.as_str() {
-        Some(k) => format!(", partition key from field `{}`", esc(k)),
+        Some(k) => format!(", partition key from field <code>{}</code>", esc(k)),
         None => String::new(),
     };
     if let Some(t) = v["template"].as_str() {
@@ -544,9 +554,9 @@ enabled = false
         );
         let all = text(&html);
         for expected in [
-            "set by the JSON payload",
-            "from the payload's field `user`",
-            "JSON template, partition key from field `user`:",
+            "those the JSON template renders",
+            "from the payload's field user",
+            "JSON template, partition key from field user:",
             "one record per PutRecord call",
             "none: one attempt per record",
             "none: nothing is read back",
@@ -563,12 +573,13 @@ enabled = false
             "[records]\npayload = { file = \"events.ndjson\", key = \"user\", loop = false }\n[[phase]]\nduration = \"1s\"\nrate = 1\n",
             "t.toml",
         );
-        assert!(
-            text(&html).contains(
-                "records replayed from events.ndjson, partition key from field `user`, once through"
-            ),
-            "{html}"
-        );
+        let all = text(&html);
+        for expected in [
+            "those of the replayed records",
+            "records replayed from events.ndjson, partition key from field user, once through",
+        ] {
+            assert!(all.contains(expected), "{expected:?} in {all}");
+        }
 
         let size = |toml: &str| {
             let v: toml::Value = toml::from_str(&format!("s = {toml}")).expect("toml");

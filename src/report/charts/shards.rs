@@ -214,7 +214,7 @@ pub(super) fn draw(v: &VariantSummary, title: &str) -> anyhow::Result<Option<Str
             .max_by(|a, b| a.1.total_cmp(&b.1))
         {
             let (x0, y, x1) = peak_box(i, p);
-            let text = format!("peak {}/s", axis_num(&p));
+            let text = format!("peak {}/s", axis_num(&p.round()));
             let at = ((x0 + x1) / 2, y - PEAK_HALO - 3);
             let style = font(SMALL_SIZE).pos(Pos::new(HPos::Center, VPos::Bottom));
             root.draw(&Text::new(text.clone(), at, style))
