@@ -433,11 +433,12 @@ fn a_spectrum_line_of_fewer_samples_ends_early_and_says_so() {
     // 1,200 uncorrected samples: its data ends at 99.91%
     for r in &mut data.spectrum {
         if r.histogram == "put_uncorrected" {
-            r.count = match r.percentile {
-                p if p == 0.0 => 1,
-                p if p == 100.0 => 1,
-                p if p == 50.0 => 998,
-                _ => 50,
+            r.count = if r.percentile == 50.0 {
+                998
+            } else if r.percentile == 0.0 || r.percentile == 100.0 {
+                1
+            } else {
+                50
             };
         }
     }
@@ -498,7 +499,8 @@ fn shards_with(shards: usize, peak: impl Fn(usize) -> f64) -> String {
 #[test]
 fn a_peak_at_the_limit_is_drawn_over_the_limit_line_and_labelled_apart() {
     // the hot shard first, last, or every shard at the limit
-    let cases: [(usize, fn(usize) -> f64); 4] = [
+    type Peak = fn(usize) -> f64;
+    let cases: [(usize, Peak); 4] = [
         (2, |i| if i == 1 { 1000.0 } else { 990.0 }),
         (8, |i| if i == 7 { 1004.0 } else { 600.0 }),
         (8, |i| if i == 0 { 1000.0 } else { 600.0 }),
