@@ -441,6 +441,12 @@ mod tests {
         out
     }
 
+    fn contains_all(text: &str, expected: &[&str]) {
+        for e in expected {
+            assert!(text.contains(e), "{e:?} in {text}");
+        }
+    }
+
     /// The text of an XHTML fragment, tags dropped and entities read.
     fn text(html: &str) -> String {
         let wrapped = format!("<div>{html}</div>");
@@ -503,35 +509,36 @@ interval = "2s"
     fn the_scenario_section_names_every_parameter() {
         let html = section(BUSY, "busy.toml");
         let all = text(&html);
-        for expected in [
-            "Scenario",
-            "busy",
-            "every knob turned",
-            "busy.toml",
-            "seed",
-            "stream kbench-busy, 6 shards, embedded endpoint, region eu-west-1; created if missing, kept after the run",
-            "uniform 100 B to 1,000 B (stamp included)",
-            "Zipf, exponent 1.1, over 10,000 keys",
-            "random bytes (incompressible)",
-            "put_record, put_records_aggregated, each in turn on the same schedule",
-            "48 requests at most",
-            "up to 250 records or 2 MiB per call, waiting at most 35 ms to fill one (put_record sends one record per call)",
-            "KPL aggregates of up to 256 KiB and 90 user records, one per shard",
-            "Poisson",
-            "up to 7 attempts per record, backoff doubling from 80 ms to at most 3 s",
-            "4 s",
-            "polling (GetRecords) from the trim horizon, one call per shard every 400 ms, draining up to 45 s",
-            "put p99 at most 250 ms; end-to-end p99 at most 2 s; throttled at most 0.5% of record attempts; lost records at most 3; achieved at least 98% of the offered rate",
-            "2 s",
-            "warm",
-            "200 records/s",
-            "no (warm-up)",
-            "climb",
-            "2m",
-            "ramp 500 to 2,500 records/s",
-        ] {
-            assert!(all.contains(expected), "{expected:?} in {all}");
-        }
+        contains_all(
+            &all,
+            &[
+                "Scenario",
+                "busy",
+                "every knob turned",
+                "busy.toml",
+                "seed",
+                "stream kbench-busy, 6 shards, embedded endpoint, region eu-west-1; created if missing, kept after the run",
+                "uniform 100 B to 1,000 B (stamp included)",
+                "Zipf, exponent 1.1, over 10,000 keys",
+                "random bytes (incompressible)",
+                "put_record, put_records_aggregated, each in turn on the same schedule",
+                "48 requests at most",
+                "up to 250 records or 2 MiB per call, waiting at most 35 ms to fill one (put_record sends one record per call)",
+                "KPL aggregates of up to 256 KiB and 90 user records, one per shard",
+                "Poisson",
+                "up to 7 attempts per record, backoff doubling from 80 ms to at most 3 s",
+                "4 s",
+                "polling (GetRecords) from the trim horizon, one call per shard every 400 ms, draining up to 45 s",
+                "put p99 at most 250 ms; end-to-end p99 at most 2 s; throttled at most 0.5% of record attempts; lost records at most 3; achieved at least 98% of the offered rate",
+                "2 s",
+                "warm",
+                "200 records/s",
+                "no (warm-up)",
+                "climb",
+                "2m",
+                "ramp 500 to 2,500 records/s",
+            ],
+        );
         assert!(html.contains("<tr class=\"unmeasured\">"), "{html}");
     }
 
@@ -553,20 +560,21 @@ enabled = false
             "t.toml",
         );
         let all = text(&html);
-        for expected in [
-            "those the JSON template renders",
-            "from the payload's field user",
-            "JSON template, partition key from field user:",
-            "one record per PutRecord call",
-            "none: one attempt per record",
-            "none: nothing is read back",
-            "SLOs",
-            "none",
-            "1.5 s",
-            "max: as fast as the requests in flight allow",
-        ] {
-            assert!(all.contains(expected), "{expected:?} in {all}");
-        }
+        contains_all(
+            &all,
+            &[
+                "those the JSON template renders",
+                "from the payload's field user",
+                "JSON template, partition key from field user:",
+                "one record per PutRecord call",
+                "none: one attempt per record",
+                "none: nothing is read back",
+                "SLOs",
+                "none",
+                "1.5 s",
+                "max: as fast as the requests in flight allow",
+            ],
+        );
         assert!(!all.contains("aggregation"), "{all}");
 
         let html = section(
@@ -574,12 +582,13 @@ enabled = false
             "t.toml",
         );
         let all = text(&html);
-        for expected in [
-            "those of the replayed records",
-            "records replayed from events.ndjson, partition key from field user, once through",
-        ] {
-            assert!(all.contains(expected), "{expected:?} in {all}");
-        }
+        contains_all(
+            &all,
+            &[
+                "those of the replayed records",
+                "records replayed from events.ndjson, partition key from field user, once through",
+            ],
+        );
 
         let size = |toml: &str| {
             let v: toml::Value = toml::from_str(&format!("s = {toml}")).expect("toml");

@@ -138,29 +138,21 @@ fn intervals(api: &str) -> Vec<IntervalRow> {
 /// so its top samples share the maximum and its rows stop at 99.9%.
 fn spectrum(api: &str) -> Vec<SpectrumRow> {
     let mut rows = Vec::new();
-    let full: &[(f64, f64, u64)] = &[
+    // the same up to 99%; then put and e2e step on to 99.99%, the uncorrected rows end
+    let below: [(f64, f64, u64); 5] = [
         (0.0, 0.9, 1),
         (50.0, 13.0, 49_999),
         (75.0, 19.0, 25_000),
         (90.0, 22.0, 15_000),
         (99.0, 26.0, 9_000),
-        (99.9, 37.0, 900),
-        (99.99, 45.0, 90),
-        (100.0, 48.0, 10),
     ];
-    let batched: &[(f64, f64, u64)] = &[
-        (0.0, 0.9, 1),
-        (50.0, 13.0, 49_999),
-        (75.0, 19.0, 25_000),
-        (90.0, 22.0, 15_000),
-        (99.0, 26.0, 9_000),
-        (99.9, 48.0, 900),
-        (100.0, 48.0, 100),
-    ];
+    let tail = |rows: &[(f64, f64, u64)]| [&below[..], rows].concat();
+    let full = tail(&[(99.9, 37.0, 900), (99.99, 45.0, 90), (100.0, 48.0, 10)]);
+    let batched = tail(&[(99.9, 48.0, 900), (100.0, 48.0, 100)]);
     for (histogram, scale, points) in [
-        ("put", 1.0, full),
-        ("put_uncorrected", 0.2, batched),
-        ("e2e", 9.0, full),
+        ("put", 1.0, &full),
+        ("put_uncorrected", 0.2, &batched),
+        ("e2e", 9.0, &full),
     ] {
         for &(percentile, value, count) in points {
             rows.push(SpectrumRow {
@@ -392,11 +384,30 @@ fn without_a_consumer_nothing_is_drawn_as_received() {
     );
 }
 
-/// The last point of a polyline's point list: "x,y x,y ".
-fn last_point(points: &str) -> (f64, f64) {
-    let p = points.split_whitespace().last().expect("a point");
+/// "x,y" as numbers.
+fn point(p: &str) -> (f64, f64) {
     let (x, y) = p.split_once(',').expect("x,y");
     (x.parse().expect("x"), y.parse().expect("y"))
+}
+
+/// The last point of a polyline's point list: "x,y x,y ".
+fn last_point(points: &str) -> (f64, f64) {
+    point(points.split_whitespace().last().expect("a point"))
+}
+
+/// Where in `nodes` the `tag` elements with all of `attributes` stand.
+fn positions(nodes: &[roxmltree::Node], tag: &str, attributes: &[(&str, &str)]) -> Vec<usize> {
+    nodes
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| {
+            n.has_tag_name(tag)
+                && attributes
+                    .iter()
+                    .all(|(name, value)| n.attribute(*name) == Some(*value))
+        })
+        .map(|(i, _)| i)
+        .collect()
 }
 
 #[test]
@@ -511,32 +522,21 @@ fn a_peak_at_the_limit_is_drawn_over_the_limit_line_and_labelled_apart() {
         let doc = parse(&svg);
         let nodes: Vec<roxmltree::Node> = doc.descendants().collect();
         // the limit's dashes: 2-pixel rects in vermillion, 8 wide, in a row across the plot
-        let dashes: Vec<usize> = nodes
-            .iter()
-            .enumerate()
-            .filter(|(_, n)| {
-                n.has_tag_name("rect")
-                    && n.attribute("fill") == Some("#D55E00")
-                    && n.attribute("height") == Some("2")
-                    && n.attribute("width") == Some("8")
-            })
-            .map(|(i, _)| i)
-            .collect();
+        let dashes = positions(
+            &nodes,
+            "rect",
+            &[("fill", "#D55E00"), ("height", "2"), ("width", "8")],
+        );
         assert!(dashes.len() > 20, "{shards} shards: a dashed limit line");
         let line_y: f64 = nodes[dashes[0]]
             .attribute("y")
             .and_then(|y| y.parse().ok())
             .expect("y");
-        let peaks: Vec<usize> = nodes
-            .iter()
-            .enumerate()
-            .filter(|(_, n)| {
-                n.has_tag_name("polyline")
-                    && n.attribute("stroke") == Some("#222222")
-                    && n.attribute("stroke-width") == Some("3")
-            })
-            .map(|(i, _)| i)
-            .collect();
+        let peaks = positions(
+            &nodes,
+            "polyline",
+            &[("stroke", "#222222"), ("stroke-width", "3")],
+        );
         assert_eq!(peaks.len(), shards);
         let last_dash = dashes.iter().max().copied().unwrap_or(0);
         for &p in &peaks {
@@ -586,13 +586,9 @@ fn a_peak_at_the_limit_is_drawn_over_the_limit_line_and_labelled_apart() {
         );
         // and neither label covers a peak marker
         for &p in &peaks {
-            let (x0, y) = {
-                let pts = nodes[p].attribute("points").expect("points");
-                let first = pts.split_whitespace().next().expect("a point");
-                let (x, y) = first.split_once(',').expect("x,y");
-                (x.parse::<f64>().expect("x"), y.parse::<f64>().expect("y"))
-            };
-            let (x1, _) = last_point(nodes[p].attribute("points").expect("points"));
+            let points = nodes[p].attribute("points").expect("points");
+            let (x0, y) = point(points.split_whitespace().next().expect("a point"));
+            let (x1, _) = last_point(points);
             let marker = (x0, y - 2.0, x1, y + 2.0);
             assert!(
                 !overlap(limit, marker),
