@@ -6,8 +6,9 @@ use crate::workload::schedule::Schedule;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// Shortest interval whose rates count toward the per-shard peaks.
-const MIN_PEAK_INTERVAL_S: f64 = 0.5;
+/// Shortest interval whose rates count toward the per-shard peaks, as a share of the report
+/// interval: the last one, cut short by the end of the run, does not.
+const MIN_PEAK_SHARE: f64 = 0.9;
 
 /// Where tasks get their slots; the collector reads them all.
 #[derive(Debug, Default, Clone)]
@@ -56,8 +57,10 @@ pub struct Collector {
     schedule: Arc<Schedule>,
     /// Totals per phase, over the run so far.
     pub phases: Vec<Stats>,
-    /// Highest acknowledged records/s of each shard in any interval.
+    /// Highest acknowledged records/s of each shard in any whole interval.
     pub shard_peaks: Vec<f64>,
+    /// Intervals shorter than this do not count toward `shard_peaks`.
+    min_peak_interval: Duration,
     last: Duration,
     /// Records due by `last` (none before the run starts).
     last_due: u64,
@@ -71,9 +74,18 @@ impl Collector {
             schedule,
             phases,
             shard_peaks: Vec::new(),
+            min_peak_interval: Duration::from_millis(500),
             last: Duration::ZERO,
             last_due: 0,
         }
+    }
+
+    /// Counts only intervals nearly as long as `interval`, the report interval, toward the
+    /// per-shard peaks (half a second without it): a short one, such as the run's last, makes a
+    /// rate of a few records in a fraction of the time, above what a shard takes in a second.
+    pub fn with_report_interval(mut self, interval: Duration) -> Collector {
+        self.min_peak_interval = interval.mul_f64(MIN_PEAK_SHARE);
+        self
     }
 
     /// Takes everything recorded since the last call; `elapsed` is the time since the run start.
@@ -112,7 +124,7 @@ impl Collector {
         self.last_due = due;
         // peaks over whole intervals only: a short final interval would inflate the rate
         let secs = row.length.as_secs_f64();
-        if secs >= MIN_PEAK_INTERVAL_S {
+        if row.length >= self.min_peak_interval && secs > 0.0 {
             if self.shard_peaks.len() < row.stats.shards.len() {
                 self.shard_peaks.resize(row.stats.shards.len(), 0.0);
             }
@@ -147,6 +159,7 @@ impl Collector {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metrics::interval::ShardCounters;
     use crate::scenario::{Phase, Rate};
 
     /// A closed-loop phase offers, interval by interval, the records made in it.
@@ -219,5 +232,36 @@ mod tests {
                 .acknowledged,
             0
         );
+    }
+
+    #[test]
+    fn a_short_last_interval_does_not_make_a_peak() {
+        let schedule = Arc::new(Schedule::new(&[Phase {
+            name: "p".into(),
+            duration: Duration::from_secs(2),
+            rate: Rate {
+                from: 1000.0,
+                to: 1000.0,
+            },
+            measure: true,
+        }]));
+        let registry = Registry::default();
+        let slot = registry.slot();
+        let ack = |n: u64| {
+            let mut b = slot.lock();
+            let shards = &mut b.phase(0).shards;
+            shards.resize(1, ShardCounters::default());
+            shards[0].acknowledged += n;
+        };
+        let mut c =
+            Collector::new(registry.clone(), schedule).with_report_interval(Duration::from_secs(1));
+        ack(1000);
+        c.collect(Duration::from_secs(1));
+        ack(950);
+        c.collect(Duration::from_millis(1950));
+        // 900 records in the last 0.7 s would be 1,286 records/s
+        ack(900);
+        c.collect(Duration::from_millis(2650));
+        assert_eq!(c.shard_peaks, [1000.0]);
     }
 }

@@ -1,7 +1,8 @@
-//! report.html: the run at a glance in one self-contained file. The verdict first, then per
-//! variant the phase table, the accounting, the SLO verdicts, warnings, the shards and the
-//! charts (inline SVG), then the comparison. Written as XHTML (it parses as XML), with an
-//! inline style sheet and nothing loaded from anywhere: no scripts, fonts, images or links out.
+//! report.html: the run at a glance in one self-contained file. The verdict first, then the
+//! comparison of the variants, the scenario's parameters, and per variant the phase table, the
+//! accounting, the SLO verdicts, warnings, the shards and the charts (inline SVG). Written as
+//! XHTML (it parses as XML), with an inline style sheet and nothing loaded from anywhere: no
+//! scripts, fonts, images or links out.
 
 use super::charts::Chart;
 use super::compare::{Comparison, ComparisonRow};
@@ -36,6 +37,7 @@ li.warning{color:#8a5a00}
 figure{margin:18px 0}
 figure svg{display:block;max-width:100%;height:auto}
 nav a{margin-right:14px}
+code{font:13px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;white-space:pre-wrap;overflow-wrap:anywhere}
 ";
 
 /// report.html for `data`, with `charts` (from [`super::charts::render`]) inline, each under its
@@ -76,15 +78,19 @@ pub fn render(data: &ReportData, charts: &[Chart]) -> String {
         if s.comparison.is_some() {
             out.push_str("<a href=\"#comparison\">comparison</a>");
         }
+        if data.scenario.effective.is_object() {
+            out.push_str("<a href=\"#scenario\">scenario</a>");
+        }
         for v in &s.variants {
             let _ = write!(out, "<a href=\"#{0}\">{0}</a>", esc(&anchor(&v.api)));
         }
         out.push_str("</p></nav>\n");
     }
-    // with several variants, their comparison is the answer: it comes first
+    // with several variants, their comparison is the answer: it comes first, then what was run
     if let Some(c) = &s.comparison {
         render_comparison(&mut out, c);
     }
+    super::scenario_section::render(&mut out, &data.scenario);
 
     let mut shown = vec![false; charts.len()];
     for v in &s.variants {
@@ -130,7 +136,7 @@ pub fn render(data: &ReportData, charts: &[Chart]) -> String {
 }
 
 /// Escapes text for XML content and attribute values.
-fn esc(text: &str) -> String {
+pub(super) fn esc(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -307,7 +313,7 @@ fn render_header(out: &mut String, s: &RunSummary) {
 }
 
 /// A table from a header and rows of cells (already escaped HTML), the first column text.
-fn table(out: &mut String, head: &[&str], rows: &[(String, Vec<String>)]) {
+pub(super) fn table(out: &mut String, head: &[&str], rows: &[(String, Vec<String>)]) {
     out.push_str("<div class=\"scroll\"><table>\n<thead><tr>");
     for h in head {
         let _ = write!(out, "<th>{}</th>", esc(h));
@@ -797,6 +803,7 @@ mod tests {
             headings,
             [
                 "Comparison (measured phases)",
+                "Scenario",
                 "put_record: completed in 10.1 s",
                 "put_records: completed in 10.1 s",
                 "put_records_aggregated: not run"

@@ -17,6 +17,12 @@ impl Exporter for RunJson {
                 "effective_scenario".into(),
                 serde_json::to_value(report.scenario)?,
             );
+            if !report.scenario.file.is_empty() {
+                obj.insert(
+                    "scenario_file".into(),
+                    serde_json::Value::String(report.scenario.file.clone()),
+                );
+            }
         }
         let mut bytes = serde_json::to_vec_pretty(&value)?;
         bytes.push(b'\n');

@@ -62,10 +62,27 @@ pub struct ReportData {
     pub spectrum: Vec<SpectrumRow>,
     /// baseline.txt: the comparison with `--baseline`, when the run had one.
     pub baseline: Option<String>,
+    /// run.json's `effective_scenario` (the scenario as `kbench validate` prints it, TOML keys
+    /// as JSON) and `scenario_file`, for report.html's Scenario section.
+    pub scenario: ScenarioRecord,
+}
+
+/// What run.json keeps of the scenario that ran.
+#[derive(Debug, Clone, Default)]
+pub struct ScenarioRecord {
+    /// `effective_scenario`; JSON null when run.json has none.
+    pub effective: serde_json::Value,
+    /// The scenario file as `kbench run` was given it (absent from older run.json files).
+    pub file: Option<String>,
 }
 
 /// A report directory's run.json, checked for the schema version this build reads.
 pub fn load_summary(dir: &Path) -> anyhow::Result<RunSummary> {
+    read_run_json(dir).map(|(summary, _)| summary)
+}
+
+/// run.json's summary, and the scenario it records.
+fn read_run_json(dir: &Path) -> anyhow::Result<(RunSummary, ScenarioRecord)> {
     if !dir.is_dir() {
         bail!(
             "`{}` is not a directory; give a report directory such as results/burst-20261126T101500Z",
@@ -102,6 +119,13 @@ pub fn load_summary(dir: &Path) -> anyhow::Result<RunSummary> {
             path.display()
         ),
     }
+    let scenario = ScenarioRecord {
+        effective: value.get("effective_scenario").cloned().unwrap_or_default(),
+        file: value
+            .get("scenario_file")
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_string),
+    };
     let summary: RunSummary = serde_json::from_value(value).with_context(|| {
         format!(
             "`{}` does not match run.json schema version {SCHEMA_VERSION} (see schemas/run.schema.json)",
@@ -122,7 +146,7 @@ pub fn load_summary(dir: &Path) -> anyhow::Result<RunSummary> {
             );
         }
     }
-    Ok(summary)
+    Ok((summary, scenario))
 }
 
 fn read_csv<T: serde::de::DeserializeOwned>(dir: &Path, name: &str) -> anyhow::Result<Vec<T>> {
@@ -150,7 +174,7 @@ impl ReportData {
     /// Reads run.json, timeseries.csv, latency.csv and (when present) shard_timeseries.csv and
     /// baseline.txt.
     pub fn load(dir: &Path) -> anyhow::Result<ReportData> {
-        let summary = load_summary(dir)?;
+        let (summary, scenario) = read_run_json(dir)?;
         let intervals = read_csv(dir, "timeseries.csv")?;
         let spectrum = read_csv(dir, "latency.csv")?;
         let shard_intervals = if dir.join("shard_timeseries.csv").exists() {
@@ -174,6 +198,7 @@ impl ReportData {
             intervals,
             shard_intervals,
             spectrum,
+            scenario,
         })
     }
 

@@ -14,6 +14,7 @@ pub mod json;
 pub mod load;
 pub mod regression;
 pub mod round;
+mod scenario_section;
 pub mod summary;
 pub mod sweep;
 

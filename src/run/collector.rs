@@ -90,9 +90,10 @@ impl CollectorRole {
 
 impl Role for CollectorRole {
     fn start(&mut self, run: &Context, clock: Clock) {
-        let mut collector = Collector::new(run.registry.clone(), run.schedule.clone());
-        let stop = self.stop.clone();
         let interval = run.scenario.report.interval;
+        let mut collector = Collector::new(run.registry.clone(), run.schedule.clone())
+            .with_report_interval(interval);
+        let stop = self.stop.clone();
         let progress = self.progress.clone();
         let writers = self.writers.clone();
         let api = run.api.to_string();

@@ -5,6 +5,7 @@ use crate::metrics::collector::Collector;
 use crate::metrics::interval::Stats;
 use crate::producer::pool::{self, ProducerContext};
 use crate::report::{ShardSummary, VariantSummary};
+use crate::scenario::units::thousands;
 use crate::scenario::{Api, Scenario};
 use crate::workload::schedule::Schedule;
 use crate::workload::shardmap::ShardMap;
@@ -96,12 +97,23 @@ fn late_warning(lag_p99_ms: f64, throttled_pct: f64, in_flight: usize) -> Option
     }
     Some(if throttled_pct >= THROTTLED_CAUSE_PCT {
         format!(
-            "records went out late: p99 schedule lag {lag_p99_ms:.0}ms. {throttled_pct:.1}% of record attempts were throttled at the shards' write limits (1,000 records/s and 1 MiB/s per shard), and their retries kept all {in_flight} in-flight requests busy: the stream is the limit here, not the client. Add shards (kbench size says how many) or lower the rate; latencies are measured from the intended send time, so they include this wait."
+            "records went out late: p99 schedule lag {}ms. {throttled_pct:.1}% of record attempts were throttled at the shards' write limits (1,000 records/s and 1 MiB/s per shard), and their retries kept all {in_flight} in-flight requests busy: the stream is the limit here, not the client. Add shards (kbench size says how many) or lower the rate; latencies are measured from the intended send time, so they include this wait.",
+            whole(lag_p99_ms)
         )
     } else {
         format!(
-            "records went out late: p99 schedule lag {lag_p99_ms:.0}ms. All {in_flight} in-flight requests were busy (with retries or slow responses), so the offered rate was not sent on time; latencies are measured from the intended send time, so they include this wait. Raise producer.in_flight or lower the rate to measure the stream rather than the client."
+            "records went out late: p99 schedule lag {}ms. All {in_flight} in-flight requests were busy (with retries or slow responses), so the offered rate was not sent on time; latencies are measured from the intended send time, so they include this wait. Raise producer.in_flight or lower the rate to measure the stream rather than the client.",
+            whole(lag_p99_ms)
         )
+    })
+}
+
+/// A rate or a latency as a whole number, with commas: 12468.4 -> "12,468".
+fn whole(v: f64) -> String {
+    thousands(if v.is_finite() {
+        v.round().max(0.0) as u64
+    } else {
+        0
     })
 }
 
@@ -163,8 +175,12 @@ fn shard_warnings(
         && hot.share_pct > even * 1.5
     {
         warnings.push(format!(
-            "hottest shard: {} took {:.1}% of acknowledged records (an even share is {:.1}%), peaking at {:.0} records/s; {} of its record attempts were throttled",
-            hot.shard_id, hot.share_pct, even, hot.peak_records_per_s, hot.throttled
+            "hottest shard: {} took {:.1}% of acknowledged records (an even share is {:.1}%), peaking at {} records/s; {} of its record attempts were throttled",
+            hot.shard_id,
+            hot.share_pct,
+            even,
+            whole(hot.peak_records_per_s),
+            thousands(hot.throttled)
         ));
     }
     let peak_rate = schedule.peak_rate();
@@ -186,9 +202,9 @@ fn shard_warnings(
         || key_rate * mean_bytes > SHARD_WRITE_BYTES_PER_SEC as f64
     {
         warnings.push(format!(
-            "the most frequent partition key alone gets {:.0} records/s ({:.0} KiB/s) at the peak rate, above one shard's write limit (1,000 records/s, 1 MiB/s): no number of shards fixes this; spread that key's records (more keys, or explicit hash keys)",
-            key_rate,
-            key_rate * mean_bytes / 1024.0
+            "the most frequent partition key alone gets {} records/s ({} KiB/s) at the peak rate, above one shard's write limit (1,000 records/s, 1 MiB/s): no number of shards fixes this; spread that key's records (more keys, or explicit hash keys)",
+            whole(key_rate),
+            whole(key_rate * mean_bytes / 1024.0)
         ));
     }
     warnings

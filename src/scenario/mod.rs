@@ -32,6 +32,10 @@ pub use validate::{ScenarioError, load, load_with_notes, parse, parse_with_notes
 pub struct Scenario {
     pub name: String,
     pub description: String,
+    /// The file it was read from, as given (the name `parse` was handed); not part of the
+    /// scenario itself, so not serialised with it.
+    #[serde(skip)]
+    pub file: String,
     pub seed: u64,
     pub target: Target,
     pub producer: Producer,

@@ -94,7 +94,8 @@ pub fn parse_with_notes(
             return Err(v.into_error(file));
         }
     };
-    let scenario = v.scenario(raw, default_name);
+    let mut scenario = v.scenario(raw, default_name);
+    scenario.file = file.to_string();
     if v.issues.is_empty() {
         v.notes.sort_by_key(|i| (i.line, i.col));
         let notes = v
@@ -581,6 +582,7 @@ impl Validator<'_> {
 
         Scenario {
             description: raw.description.clone().unwrap_or_default(),
+            file: String::new(),
             name,
             seed,
             target,

@@ -2,7 +2,10 @@
 //! the shard write limit, and under it the record attempts throttled on each shard.
 
 use super::axis::{Axis, axis_num, linear_ticks, max_of, mesh};
-use super::draw::{DEEP_BLUE, INK, Swatch, VERMILLION, WIDTH, err, header, key, note, plot, svg};
+use super::draw::{
+    DEEP_BLUE, FONT, INK, SMALL_SIZE, Swatch, VERMILLION, WIDTH, err, font, header, key, note,
+    plot, svg, text_width,
+};
 use crate::report::{ShardSummary, VariantSummary};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -25,6 +28,51 @@ pub(super) fn shard_label(id: &str) -> String {
 
 /// A shard's write limit in records per second.
 const SHARD_LIMIT_RPS: f64 = 1000.0;
+
+/// Width of a peak marker, and how far its white ring reaches above and below its middle.
+const PEAK_WIDTH: u32 = 3;
+const PEAK_HALO: i32 = 3;
+
+/// A rectangle of pixels, for keeping labels off each other and off the marks.
+#[derive(Debug, Clone, Copy)]
+struct Bounds {
+    x0: i32,
+    y0: i32,
+    x1: i32,
+    y1: i32,
+}
+
+impl Bounds {
+    fn new(x0: i32, y0: i32, x1: i32, y1: i32) -> Bounds {
+        Bounds {
+            x0: x0.min(x1),
+            y0: y0.min(y1),
+            x1: x0.max(x1),
+            y1: y0.max(y1),
+        }
+    }
+
+    /// Where `text` in small type anchored at `at` by `h` and `v` lies, about.
+    fn of_text(text: &str, at: (i32, i32), h: HPos, v: VPos) -> Bounds {
+        let w = text_width(text, SMALL_SIZE);
+        let tall = (SMALL_SIZE / 1.24).ceil() as i32 + 2;
+        let x0 = match h {
+            HPos::Left => at.0,
+            HPos::Center => at.0 - w / 2,
+            HPos::Right => at.0 - w,
+        };
+        let y0 = match v {
+            VPos::Top => at.1,
+            VPos::Center => at.1 - tall / 2,
+            VPos::Bottom => at.1 - tall,
+        };
+        Bounds::new(x0, y0, x0 + w, y0 + tall)
+    }
+
+    fn overlaps(&self, o: &Bounds) -> bool {
+        self.x0 < o.x1 && o.x0 < self.x1 && self.y0 < o.y1 && o.y0 < self.y1
+    }
+}
 
 /// The chart of a variant's load per shard, or None without shards.
 pub(super) fn draw(v: &VariantSummary, title: &str) -> anyhow::Result<Option<String>> {
@@ -109,26 +157,89 @@ pub(super) fn draw(v: &VariantSummary, title: &str) -> anyhow::Result<Option<Str
                 Rectangle::new([(x - half, 0.0), (x + half, *a)], DEEP_BLUE.filled())
             }))
             .map_err(err)?;
-        chart
-            .draw_series(peak.iter().enumerate().map(|(i, p)| {
-                let x = i as f64;
-                PathElement::new(
-                    vec![(x - half - 0.06, *p), (x + half + 0.06, *p)],
-                    INK.stroke_width(3),
-                )
-            }))
-            .map_err(err)?;
-        if limit {
-            let plot = chart.plotting_area().get_pixel_range();
-            let y = chart.backend_coord(&(0.0, SHARD_LIMIT_RPS)).1;
-            let mut x = plot.0.start;
-            while x < plot.0.end {
+        // the limit under the peaks, so that a peak at the limit stays in sight
+        let area = chart.plotting_area().get_pixel_range();
+        let px = |x: f64, y: f64| chart.backend_coord(&(x, y));
+        let limit_y = limit.then(|| px(0.0, SHARD_LIMIT_RPS).1);
+        if let Some(y) = limit_y {
+            let mut x = area.0.start;
+            while x < area.0.end {
                 root.draw(&Rectangle::new(
-                    [(x, y - 1), ((x + 8).min(plot.0.end), y + 1)],
+                    [(x, y - 1), ((x + 8).min(area.0.end), y + 1)],
                     VERMILLION.filled(),
                 ))
                 .map_err(err)?;
                 x += 13;
+            }
+        }
+        // each peak ringed in white, so that it stands out of the line it lies on
+        let peak_box = |i: usize, p: f64| {
+            let x = i as f64;
+            let (x0, y) = px(x - half - 0.06, p);
+            let (x1, _) = px(x + half + 0.06, p);
+            (x0, y, x1)
+        };
+        for (i, p) in peak.iter().enumerate() {
+            let (x0, y, x1) = peak_box(i, *p);
+            root.draw(&Rectangle::new(
+                [(x0 - 1, y - PEAK_HALO), (x1 + 1, y + PEAK_HALO)],
+                WHITE.filled(),
+            ))
+            .map_err(err)?;
+            root.draw(&PathElement::new(
+                vec![(x0, y), (x1, y)],
+                INK.stroke_width(PEAK_WIDTH),
+            ))
+            .map_err(err)?;
+        }
+        // the busiest shard's peak, labelled over its marker
+        let mut taken: Vec<Bounds> = peak
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let (x0, y, x1) = peak_box(i, *p);
+                Bounds::new(x0 - 1, y - PEAK_HALO, x1 + 1, y + PEAK_HALO)
+            })
+            .collect();
+        taken.extend(avg.iter().enumerate().map(|(i, a)| {
+            let (x0, y) = px(i as f64 - half, *a);
+            let (x1, bottom) = px(i as f64 + half, 0.0);
+            Bounds::new(x0, y, x1, bottom)
+        }));
+        if let Some((i, p)) = peak
+            .iter()
+            .copied()
+            .enumerate()
+            .filter(|(_, p)| *p > 0.0)
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+        {
+            let (x0, y, x1) = peak_box(i, p);
+            let text = format!("peak {}/s", axis_num(&p.round()));
+            let at = ((x0 + x1) / 2, y - PEAK_HALO - 3);
+            let style = font(SMALL_SIZE).pos(Pos::new(HPos::Center, VPos::Bottom));
+            root.draw(&Text::new(text.clone(), at, style))
+                .map_err(err)?;
+            taken.push(Bounds::of_text(&text, at, HPos::Center, VPos::Bottom));
+        }
+        // the limit named at an end of its line, where nothing else is
+        if let Some(y) = limit_y {
+            let text = "limit 1,000/s";
+            let (left, right) = (area.0.start + 6, area.0.end - 6);
+            let candidates = [
+                (right, y - 4, HPos::Right, VPos::Bottom),
+                (left, y - 4, HPos::Left, VPos::Bottom),
+                (right, y + 4, HPos::Right, VPos::Top),
+                (left, y + 4, HPos::Left, VPos::Top),
+            ];
+            if let Some((x, y, h, v)) = candidates.into_iter().find(|(x, y, h, v)| {
+                let b = Bounds::of_text(text, (*x, *y), *h, *v);
+                !taken.iter().any(|t| t.overlaps(&b))
+            }) {
+                let style = (FONT, SMALL_SIZE)
+                    .into_font()
+                    .color(&VERMILLION)
+                    .pos(Pos::new(h, v));
+                root.draw(&Text::new(text, (x, y), style)).map_err(err)?;
             }
         }
 

@@ -134,29 +134,58 @@ fn intervals(api: &str) -> Vec<IntervalRow> {
         .collect()
 }
 
+/// The spectra of 100,000 samples each, as HdrHistogram's iteration writes them: percentile,
+/// value and the samples since the row before. Uncorrected put latency is one value per batch,
+/// so its top samples share the maximum and its rows stop at 99.9%.
 fn spectrum(api: &str) -> Vec<SpectrumRow> {
     let mut rows = Vec::new();
-    for (histogram, scale) in [("put", 1.0), ("put_uncorrected", 0.2), ("e2e", 9.0)] {
-        for (percentile, value) in [
-            (0.0, 0.9),
-            (50.0, 13.0),
-            (75.0, 19.0),
-            (90.0, 22.0),
-            (99.0, 26.0),
-            (99.9, 37.0),
-            (99.99, 45.0),
-            (100.0, 48.0),
-        ] {
+    // the same up to 99%; then put and e2e step on to 99.99%, the uncorrected rows end
+    let below: [(f64, f64, u64); 5] = [
+        (0.0, 0.9, 1),
+        (50.0, 13.0, 49_999),
+        (75.0, 19.0, 25_000),
+        (90.0, 22.0, 15_000),
+        (99.0, 26.0, 9_000),
+    ];
+    let tail = |rows: &[(f64, f64, u64)]| [&below[..], rows].concat();
+    let full = tail(&[(99.9, 37.0, 900), (99.99, 45.0, 90), (100.0, 48.0, 10)]);
+    let batched = tail(&[(99.9, 48.0, 900), (100.0, 48.0, 100)]);
+    for (histogram, scale, points) in [
+        ("put", 1.0, &full),
+        ("put_uncorrected", 0.2, &batched),
+        ("e2e", 9.0, &full),
+    ] {
+        for &(percentile, value, count) in points {
             rows.push(SpectrumRow {
                 api: api.into(),
                 histogram: histogram.into(),
                 percentile,
                 value_ms: value * scale,
-                count: 1,
+                count,
             });
         }
     }
     rows
+}
+
+/// run.json's record of a burst-like scenario running `apis`.
+fn scenario_record(apis: &[&str]) -> crate::report::load::ScenarioRecord {
+    let apis = if apis.is_empty() {
+        &["put_records"][..]
+    } else {
+        apis
+    };
+    let list: Vec<String> = apis.iter().map(|a| format!("\"{a}\"")).collect();
+    let text = format!(
+        "name = \"burst\"\n[producer]\napi = [{}]\n[[phase]]\nname = \"warmup\"\nduration = \"3s\"\nrate = 300\nmeasure = false\n[[phase]]\nname = \"steady\"\nduration = \"6s\"\nrate = 300\n",
+        list.join(", ")
+    );
+    let scenario = crate::scenario::parse(&text, "scenarios/burst.toml", "burst")
+        .unwrap_or_else(|e| panic!("the sample scenario: {e}"));
+    crate::report::load::ScenarioRecord {
+        effective: serde_json::to_value(&scenario).expect("json"),
+        file: Some(scenario.file),
+    }
 }
 
 /// A run of `apis` (each with `shards` shards), every file's rows filled in.
@@ -185,6 +214,7 @@ pub(crate) fn sample(apis: &[&str], shards: usize) -> ReportData {
         shard_intervals: Vec::new(),
         spectrum: apis.iter().flat_map(|a| spectrum(a)).collect(),
         baseline: None,
+        scenario: scenario_record(apis),
     }
 }
 
@@ -353,4 +383,231 @@ fn without_a_consumer_nothing_is_drawn_as_received() {
             .iter()
             .any(|t| t == "consumer disabled: nothing was read back")
     );
+}
+
+/// "x,y" as numbers.
+fn point(p: &str) -> (f64, f64) {
+    let (x, y) = p.split_once(',').expect("x,y");
+    (x.parse().expect("x"), y.parse().expect("y"))
+}
+
+/// The last point of a polyline's point list: "x,y x,y ".
+fn last_point(points: &str) -> (f64, f64) {
+    point(points.split_whitespace().last().expect("a point"))
+}
+
+/// Where in `nodes` the `tag` elements with all of `attributes` stand.
+fn positions(nodes: &[roxmltree::Node], tag: &str, attributes: &[(&str, &str)]) -> Vec<usize> {
+    nodes
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| {
+            n.has_tag_name(tag)
+                && attributes
+                    .iter()
+                    .all(|(name, value)| n.attribute(*name) == Some(*value))
+        })
+        .map(|(i, _)| i)
+        .collect()
+}
+
+#[test]
+fn spectrum_lines_of_as_many_samples_end_together() {
+    let data = sample(&["put_records"], 2);
+    let charts = render(&data).expect("charts");
+    let doc = parse(&chart(&charts, "put_records-spectrum.svg").svg);
+    // put, put (uncorrected), e2e: 100,000 samples each, though the uncorrected rows stop at
+    // 99.9% (its top samples are all the maximum)
+    let ends: Vec<(f64, f64)> = ["#0072B2", "#009E73", "#E69F00"]
+        .iter()
+        .map(|c| {
+            let lines = polylines(&doc, c);
+            assert_eq!(lines.len(), 1, "{c}");
+            last_point(lines[0])
+        })
+        .collect();
+    assert!(ends.iter().all(|e| e.0 == ends[0].0), "{ends:?}");
+    // ... at 99.999%, the last tick, and at their maximum
+    let texts = texts(&doc);
+    assert!(texts.iter().any(|t| t == "99.999%"), "{texts:?}");
+    assert!(!texts.iter().any(|t| t.contains("ends at")), "{texts:?}");
+    let (_, put_y) = ends[0];
+    let (_, uncorrected_y) = ends[1];
+    assert!(
+        uncorrected_y > put_y,
+        "the uncorrected maximum is the lower"
+    );
+}
+
+#[test]
+fn a_spectrum_line_of_fewer_samples_ends_early_and_says_so() {
+    let mut data = sample(&["put_records"], 2);
+    // 1,200 uncorrected samples: its data ends at 99.91%
+    for r in &mut data.spectrum {
+        if r.histogram == "put_uncorrected" {
+            r.count = if r.percentile == 50.0 {
+                998
+            } else if r.percentile == 0.0 || r.percentile == 100.0 {
+                1
+            } else {
+                50
+            };
+        }
+    }
+    let charts = render(&data).expect("charts");
+    let doc = parse(&chart(&charts, "put_records-spectrum.svg").svg);
+    let put = last_point(polylines(&doc, "#0072B2")[0]);
+    let uncorrected = last_point(polylines(&doc, "#009E73")[0]);
+    let e2e = last_point(polylines(&doc, "#E69F00")[0]);
+    assert_eq!(put.0, e2e.0);
+    assert!(uncorrected.0 < put.0, "{uncorrected:?} {put:?}");
+    let texts = texts(&doc);
+    assert!(
+        texts
+            .iter()
+            .any(|t| t == "log scales; put (uncorrected) ends at 99.91%: 1,200 samples"),
+        "{texts:?}"
+    );
+    assert_eq!(super::spectrum::deepest_percentile(49_500), "99.997%");
+    assert_eq!(super::spectrum::deepest_percentile(100), "99%");
+    assert_eq!(super::spectrum::deepest_percentile(1), "0%");
+}
+
+/// About where a `<text>` of the chart lies: (x0, y0, x1, y1), from its anchor, font size and
+/// length, as the charts estimate it.
+fn text_box(n: roxmltree::Node) -> (f64, f64, f64, f64) {
+    let num = |a: &str| -> f64 { n.attribute(a).and_then(|v| v.parse().ok()).unwrap_or(0.0) };
+    let (x, y, size) = (num("x"), num("y"), num("font-size"));
+    let w = n.text().unwrap_or("").trim().chars().count() as f64 * size * 0.55;
+    let h = size * 1.2;
+    let x0 = match n.attribute("text-anchor") {
+        Some("middle") => x - w / 2.0,
+        Some("end") => x - w,
+        _ => x,
+    };
+    let y0 = match n.attribute("dy") {
+        Some("0.76em") => y,
+        Some("0.5ex") => y - h / 2.0,
+        _ => y - h,
+    };
+    (x0, y0, x0 + w, y0 + h)
+}
+
+fn overlap(a: (f64, f64, f64, f64), b: (f64, f64, f64, f64)) -> bool {
+    a.0 < b.2 && b.0 < a.2 && a.1 < b.3 && b.1 < a.3
+}
+
+/// The shards chart of `shards` shards whose peaks are `peak(i)` and averages 950 records/s.
+fn shards_with(shards: usize, peak: impl Fn(usize) -> f64) -> String {
+    let mut data = sample(&["put_records"], shards);
+    for (i, s) in data.summary.variants[0].per_shard.iter_mut().enumerate() {
+        s.records_per_s = 950.0;
+        s.peak_records_per_s = peak(i);
+    }
+    let charts = render(&data).expect("charts");
+    chart(&charts, "put_records-shards.svg").svg.clone()
+}
+
+#[test]
+fn a_peak_at_the_limit_is_drawn_over_the_limit_line_and_labelled_apart() {
+    // the hot shard first, last, or every shard at the limit
+    type Peak = fn(usize) -> f64;
+    let cases: [(usize, Peak); 4] = [
+        (2, |i| if i == 1 { 1000.0 } else { 990.0 }),
+        (8, |i| if i == 7 { 1004.0 } else { 600.0 }),
+        (8, |i| if i == 0 { 1000.0 } else { 600.0 }),
+        (12, |_| 1000.0),
+    ];
+    for (shards, peak) in cases {
+        let svg = shards_with(shards, peak);
+        let doc = parse(&svg);
+        let nodes: Vec<roxmltree::Node> = doc.descendants().collect();
+        // the limit's dashes: 2-pixel rects in vermillion, 8 wide, in a row across the plot
+        let dashes = positions(
+            &nodes,
+            "rect",
+            &[("fill", "#D55E00"), ("height", "2"), ("width", "8")],
+        );
+        assert!(dashes.len() > 20, "{shards} shards: a dashed limit line");
+        let line_y: f64 = nodes[dashes[0]]
+            .attribute("y")
+            .and_then(|y| y.parse().ok())
+            .expect("y");
+        let peaks = positions(
+            &nodes,
+            "polyline",
+            &[("stroke", "#222222"), ("stroke-width", "3")],
+        );
+        assert_eq!(peaks.len(), shards);
+        let last_dash = dashes.iter().max().copied().unwrap_or(0);
+        for &p in &peaks {
+            // drawn after the limit line, on a white ring of its own
+            assert!(
+                p > last_dash,
+                "{shards} shards: a peak under the limit line"
+            );
+            let ring = nodes[..p]
+                .iter()
+                .rev()
+                .find(|n| n.is_element())
+                .expect("an element before the marker");
+            assert!(
+                ring.has_tag_name("rect") && ring.attribute("fill") == Some("#FFFFFF"),
+                "{shards} shards: the marker's white ring"
+            );
+        }
+        // the peak at the limit lies on the line
+        let hottest = peaks
+            .iter()
+            .map(|&p| last_point(nodes[p].attribute("points").expect("points")))
+            .map(|(_, y)| y)
+            .fold(f64::INFINITY, f64::min);
+        assert!(
+            (hottest - (line_y + 1.0)).abs() <= 2.0,
+            "{shards} shards: peak at y {hottest}, the line at {line_y}"
+        );
+        let text_node = |start: &str| {
+            nodes
+                .iter()
+                .copied()
+                .find(|n| {
+                    n.has_tag_name("text")
+                        && n.text().is_some_and(|t| {
+                            t.trim().starts_with(start) && t.trim().ends_with("/s")
+                        })
+                })
+                .unwrap_or_else(|| panic!("{shards} shards: a label {start:?}"))
+        };
+        let limit = text_box(text_node("limit 1,000/s"));
+        let peak_label = text_node("peak ");
+        let label = text_box(peak_label);
+        assert!(
+            !overlap(limit, label),
+            "{shards} shards: {limit:?} {label:?}"
+        );
+        // and neither label covers a peak marker
+        for &p in &peaks {
+            let points = nodes[p].attribute("points").expect("points");
+            let (x0, y) = point(points.split_whitespace().next().expect("a point"));
+            let (x1, _) = last_point(points);
+            let marker = (x0, y - 2.0, x1, y + 2.0);
+            assert!(
+                !overlap(limit, marker),
+                "{shards} shards: limit label on a peak"
+            );
+            assert!(
+                !overlap(label, marker),
+                "{shards} shards: peak label on a peak"
+            );
+        }
+        let expected = format!(
+            "peak {}/s",
+            if shards == 8 && peak(7) > 1000.0 {
+                "1,004"
+            } else {
+                "1,000"
+            }
+        );
+        assert_eq!(peak_label.text().map(str::trim), Some(expected.as_str()));
+    }
 }
