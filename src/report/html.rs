@@ -219,7 +219,10 @@ fn verdict(s: &RunSummary, baseline: Option<&str>) -> (bool, String) {
         parts.push(format!("completed in {:.1} s", s.elapsed_s));
     } else {
         good = false;
-        parts.push(format!("run {}", s.status));
+        match s.variants.iter().find_map(|v| v.failure.as_deref()) {
+            Some(why) => parts.push(format!("run failed: {why}")),
+            None => parts.push(format!("run {}", s.status)),
+        }
     }
     let slos: Vec<(&VariantSummary, &super::SloVerdict)> = s
         .variants
@@ -830,6 +833,32 @@ mod tests {
             .expect("a bad verdict");
         assert!(verdict.contains("SLOs: all 1 passed"), "{verdict}");
         assert!(verdict.contains("accounting MISMATCH"), "{verdict}");
+    }
+
+    #[test]
+    fn a_failed_run_says_why_in_the_verdict_and_claims_no_slo() {
+        let mut data = sample(&["put_records"], 2);
+        data.summary.status = "failed".into();
+        let v = &mut data.summary.variants[0];
+        v.status = "failed".into();
+        v.failure = Some("stream `s` vanished 6.2 s into the run".into());
+        v.slo.clear();
+        v.accounting.unverified_stream_gone = 7;
+        let doc_text = page(&data);
+        let doc = parse(&doc_text);
+        let verdict = doc
+            .descendants()
+            .find(|n| n.attribute("class") == Some("verdict bad"))
+            .and_then(|n| n.text())
+            .expect("a bad verdict");
+        assert!(
+            verdict.contains("run failed: stream `s` vanished 6.2 s")
+                && verdict.contains("failed: SLOs not evaluated")
+                && !verdict.contains("BREACHED"),
+            "{verdict}"
+        );
+        let all = text(&doc);
+        assert!(all.contains("not verified 7 (the stream vanished"), "{all}");
     }
 
     #[test]
