@@ -857,6 +857,15 @@ fn spawn_run(
     )
 }
 
+/// The variant's warnings include one containing `text`.
+fn assert_warned(v: &VariantSummary, text: &str) {
+    assert!(
+        v.warnings.iter().any(|w| w.contains(text)),
+        "no warning with {text:?}: {:?}",
+        v.warnings
+    );
+}
+
 /// Waits until `stream` carries the tag `key` (a run staked its claim on it).
 async fn until_tagged(client: &aws_sdk_kinesis::Client, stream: &str, key: &str) {
     use kbench::endpoint::claim::{Tags, tags};
@@ -889,13 +898,7 @@ async fn a_second_run_on_a_stream_in_use_is_warned_and_the_first_does_not_delete
     let second_done = second_done.unwrap_or_else(|e| panic!("second run: {e:#}"));
 
     let v = only(&second_done.summary);
-    assert!(
-        v.warnings
-            .iter()
-            .any(|w| w.contains("stream `shared` is in use by another kbench run")),
-        "{:?}",
-        v.warnings
-    );
+    assert_warned(v, "stream `shared` is in use by another kbench run");
     // the first run ended while the second was writing, and left the stream to it
     assert_eq!(only(&first_done.summary).status, "completed");
     assert_eq!(v.status, "completed", "{:?}", v.failure);
@@ -1007,13 +1010,7 @@ async fn a_stream_being_deleted_at_the_start_is_waited_for_and_said() {
         .await
         .unwrap_or_else(|e| panic!("run: {e:#}"));
     let v = only(&outcome.summary);
-    assert!(
-        v.warnings
-            .iter()
-            .any(|w| w.contains("was being deleted when this run started")),
-        "{:?}",
-        v.warnings
-    );
+    assert_warned(v, "was being deleted when this run started");
     assert_eq!(v.status, "completed");
     assert!(v.accounting.holds, "{:?}", v.accounting);
     server.shutdown().await;
