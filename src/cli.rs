@@ -17,7 +17,9 @@ use tokio_util::sync::CancellationToken;
 mod docs;
 mod parse;
 
-pub use crate::console::{EXIT_BREACH, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK};
+pub use crate::console::{
+    EXIT_BREACH, EXIT_ERROR, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED,
+};
 pub use docs::CompletionShell;
 use parse::*;
 
@@ -386,24 +388,65 @@ async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
     }
 }
 
-/// A token cancelled by the first Ctrl-C (stop, drain briefly, write the report); a second
-/// Ctrl-C quits at once.
+/// A token cancelled by the first SIGINT (Ctrl-C) or SIGTERM: stop, drain briefly, write the
+/// report. A second signal stops now (no drain, the report as it stands); if the process is
+/// still there [`STOP_NOW_GRACE`] later, it exits.
 fn cancel_on_ctrl_c() -> CancellationToken {
+    use crate::console::signals;
     let cancel = CancellationToken::new();
     let on_signal = cancel.clone();
     tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!(
-                "\ninterrupted: stopping, draining briefly and writing the report (Ctrl-C again to quit now)"
-            );
-            on_signal.cancel();
-            if tokio::signal::ctrl_c().await.is_ok() {
-                std::process::exit(EXIT_INTERRUPTED);
+        #[cfg(unix)]
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    tracing::warn!("cannot listen for SIGTERM: {e}");
+                    None
+                }
+            };
+        loop {
+            #[cfg(unix)]
+            let (name, code) = tokio::select! {
+                r = tokio::signal::ctrl_c() => match r {
+                    Ok(()) => ("Ctrl-C", EXIT_INTERRUPTED),
+                    Err(_) => return,
+                },
+                Some(()) = async {
+                    match term.as_mut() {
+                        Some(t) => t.recv().await,
+                        None => std::future::pending().await,
+                    }
+                } => ("SIGTERM", EXIT_TERMINATED),
+            };
+            #[cfg(not(unix))]
+            let (name, code) = match tokio::signal::ctrl_c().await {
+                Ok(()) => ("Ctrl-C", EXIT_INTERRUPTED),
+                Err(_) => return,
+            };
+            if signals::received(code) {
+                eprintln!(
+                    "\ninterrupted ({name}): stopping, draining briefly and writing the report (again to stop now)"
+                );
+                on_signal.cancel();
+            } else {
+                eprintln!("\n{name} again: stopping now, writing the report as it stands");
+                tokio::spawn(async {
+                    tokio::time::sleep(STOP_NOW_GRACE).await;
+                    eprintln!(
+                        "kbench: still not stopped {} s after the second signal; exiting",
+                        STOP_NOW_GRACE.as_secs()
+                    );
+                    std::process::exit(signals::interrupted_exit_code());
+                });
             }
         }
     });
     cancel
 }
+
+/// How long "stop now" may take to write the report before the process exits regardless.
+const STOP_NOW_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 #[cfg(test)]
 mod tests {

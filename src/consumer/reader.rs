@@ -5,7 +5,8 @@
 //! the last sequence number read; a closed shard ends its loop.
 
 use super::verify::{Received, Verifier};
-use crate::endpoint::stream::{NOT_FOUND, Vanished};
+use crate::endpoint::incidents::{Incidents, Problem};
+use crate::metrics::histogram::Latency;
 use crate::metrics::interval::Slot;
 use crate::scenario::Start;
 use crate::scenario::limits::GET_RECORDS_MAX_RECORDS;
@@ -13,7 +14,8 @@ use anyhow::Context;
 use aws_sdk_kinesis::Client;
 use aws_sdk_kinesis::error::ProvideErrorMetadata;
 use aws_sdk_kinesis::types::ShardIteratorType;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
@@ -26,40 +28,109 @@ pub struct Cursor {
     pub iterator: String,
 }
 
-/// Takes an iterator for every shard.
+/// GetShardIterator calls in flight at once when the readers open: 10,000 shards one after
+/// the other would keep the run from starting for a minute.
+const OPEN_IN_FLIGHT: usize = 32;
+
+/// Takes an iterator for every shard (in the order of `shards`).
 pub async fn open(
     client: &Client,
     stream: &str,
     shards: &[String],
     start: Start,
 ) -> anyhow::Result<Vec<Cursor>> {
+    use futures_util::{StreamExt, TryStreamExt};
     let kind = match start {
         Start::Latest => ShardIteratorType::Latest,
         Start::TrimHorizon => ShardIteratorType::TrimHorizon,
     };
-    let mut cursors = Vec::new();
-    for shard_id in shards {
-        let out = client
-            .get_shard_iterator()
-            .stream_name(stream)
-            .shard_id(shard_id)
-            .shard_iterator_type(kind.clone())
-            .send()
-            .await
-            .map_err(|e| anyhow::anyhow!(crate::endpoint::stream::message(&e)))
-            .with_context(|| {
-                format!("GetShardIterator for {shard_id} of stream `{stream}` failed")
-            })?;
-        let iterator = out
-            .shard_iterator()
-            .with_context(|| format!("GetShardIterator for {shard_id} returned no iterator"))?
-            .to_string();
-        cursors.push(Cursor {
-            shard_id: shard_id.clone(),
-            iterator,
-        });
+    futures_util::stream::iter(shards.iter().cloned())
+        .map(|shard_id| {
+            let (kind, client, stream) = (kind.clone(), client.clone(), stream.to_string());
+            async move {
+                let out = client
+                    .get_shard_iterator()
+                    .stream_name(&stream)
+                    .shard_id(&shard_id)
+                    .shard_iterator_type(kind)
+                    .send()
+                    .await
+                    .map_err(|e| anyhow::anyhow!(crate::endpoint::stream::message(&e)))
+                    .with_context(|| {
+                        format!("GetShardIterator for {shard_id} of stream `{stream}` failed")
+                    })?;
+                let iterator = out
+                    .shard_iterator()
+                    .with_context(|| {
+                        format!("GetShardIterator for {shard_id} returned no iterator")
+                    })?
+                    .to_string();
+                anyhow::Ok(Cursor { shard_id, iterator })
+            }
+        })
+        .buffered(OPEN_IN_FLIGHT)
+        .try_collect()
+        .await
+}
+
+/// How far each shard's reader has got, so that a record not read back is called lost only
+/// when the reader did reach the end of its shard after it was written, and how late the
+/// readers' polls ran against their schedule (kbench's consumer being the bottleneck).
+#[derive(Debug)]
+pub struct Tips {
+    /// Per shard (in the order the readers were given): nanoseconds from the run's start to the
+    /// start of the latest call that found the reader at the shard's tip (no records, nothing
+    /// behind); 0 for never, `u64::MAX` for a closed shard read to its end.
+    at_tip: Vec<AtomicU64>,
+    start: Instant,
+    /// How late each call went out against the reader's poll schedule.
+    poll_lag: Mutex<Latency>,
+}
+
+impl Tips {
+    pub fn new(shards: usize, start: Instant) -> Tips {
+        Tips {
+            at_tip: (0..shards).map(|_| AtomicU64::new(0)).collect(),
+            start,
+            poll_lag: Mutex::new(Latency::new()),
+        }
     }
-    Ok(cursors)
+
+    fn reached(&self, shard: usize, call_started: Instant) {
+        let ns = call_started
+            .saturating_duration_since(self.start)
+            .as_nanos() as u64;
+        if let Some(t) = self.at_tip.get(shard) {
+            t.fetch_max(ns.max(1), Ordering::Relaxed);
+        }
+    }
+
+    fn closed(&self, shard: usize) {
+        if let Some(t) = self.at_tip.get(shard) {
+            t.store(u64::MAX, Ordering::Relaxed);
+        }
+    }
+
+    /// Shards whose reader has not been at the tip since `since` (from the run's start).
+    pub fn behind_since(&self, since: Duration) -> usize {
+        let since = (since.as_nanos() as u64).max(1);
+        self.at_tip
+            .iter()
+            .filter(|t| t.load(Ordering::Relaxed) < since)
+            .count()
+    }
+
+    pub fn shards(&self) -> usize {
+        self.at_tip.len()
+    }
+
+    /// The readers' lateness against their poll schedule.
+    pub fn poll_lag(&self) -> Latency {
+        self.poll_lag
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
 }
 
 /// Everything a shard reader needs.
@@ -70,20 +141,32 @@ pub struct ReaderContext {
     pub verifier: Arc<Verifier>,
     pub poll_interval: Duration,
     pub start: Instant,
-    /// Told when GetRecords finds the stream gone, which stops the run.
-    pub vanished: Arc<Vanished>,
+    /// Told of every failed call; a gone stream stops the run.
+    pub incidents: Arc<Incidents>,
+    pub tips: Arc<Tips>,
 }
 
-/// Reads one shard until `stop` fires or the shard closes.
-pub async fn read_shard(ctx: ReaderContext, cursor: Cursor, slot: Slot, stop: CancellationToken) {
+/// Reads one shard (the `index`th of the run's) until `stop` fires or the shard closes.
+pub async fn read_shard(
+    ctx: ReaderContext,
+    index: usize,
+    cursor: Cursor,
+    slot: Slot,
+    stop: CancellationToken,
+) {
     let Cursor {
         shard_id,
         mut iterator,
     } = cursor;
     let mut last_seq: Option<String> = None;
     let mut backoff = ctx.poll_interval;
+    let mut due = Instant::now();
     while !stop.is_cancelled() {
         let called = Instant::now();
+        {
+            let mut lag = ctx.tips.poll_lag.lock().unwrap_or_else(|e| e.into_inner());
+            lag.record(called.saturating_duration_since(due));
+        }
         let call = ctx
             .client
             .get_records()
@@ -93,8 +176,10 @@ pub async fn read_shard(ctx: ReaderContext, cursor: Cursor, slot: Slot, stop: Ca
         // a stalled connection must not keep the run from ending
         let result = tokio::select! {
             r = tokio::time::timeout(CALL_TIMEOUT, call) => match r {
-                Ok(r) => r.map_err(|e| e.code().unwrap_or("RequestError").to_string()),
-                Err(_) => Err("Timeout".to_string()),
+                Ok(r) => r.map_err(|e| {
+                    (e.code().unwrap_or("RequestError").to_string(), Problem::of_error(&e))
+                }),
+                Err(_) => Err(("Timeout".to_string(), Some(Problem::TimedOut))),
             },
             _ = stop.cancelled() => break,
         };
@@ -120,16 +205,20 @@ pub async fn read_shard(ctx: ReaderContext, cursor: Cursor, slot: Slot, stop: Ca
                     last_seq = Some(last.sequence_number().to_string());
                 }
                 backoff = ctx.poll_interval;
+                if out.records().is_empty() && out.millis_behind_latest().unwrap_or(0) == 0 {
+                    ctx.tips.reached(index, called);
+                }
                 match out.next_shard_iterator() {
                     Some(next) => iterator = next.to_string(),
                     None => {
                         tracing::info!(shard = %shard_id, "shard closed; its reader stops");
+                        ctx.tips.closed(index);
                         return;
                     }
                 }
                 ctx.poll_interval
             }
-            Err(code) => {
+            Err((code, problem)) => {
                 {
                     let mut buckets = slot.lock();
                     phase(&mut buckets);
@@ -146,8 +235,8 @@ pub async fn read_shard(ctx: ReaderContext, cursor: Cursor, slot: Slot, stop: Ca
                         }
                     }
                 } else {
-                    if code == NOT_FOUND {
-                        ctx.vanished.report("GetRecords");
+                    if let Some(problem) = problem {
+                        ctx.incidents.note(problem, "GetRecords", 1);
                     }
                     tracing::debug!(shard = %shard_id, code = %code, "GetRecords failed; backing off");
                 }
@@ -155,9 +244,9 @@ pub async fn read_shard(ctx: ReaderContext, cursor: Cursor, slot: Slot, stop: Ca
                 backoff
             }
         };
-        let next_call = called + wait;
+        due = called + wait;
         tokio::select! {
-            _ = tokio::time::sleep_until(next_call.into()) => {}
+            _ = tokio::time::sleep_until(due.into()) => {}
             _ = stop.cancelled() => {}
         }
     }

@@ -3,6 +3,7 @@
 pub mod claim;
 pub mod client;
 pub mod embedded;
+pub mod incidents;
 pub mod null;
 pub mod serve;
 pub mod stream;

@@ -5,12 +5,9 @@ use anyhow::{Context, bail};
 use aws_sdk_kinesis::Client;
 use aws_sdk_kinesis::error::ProvideErrorMetadata;
 use aws_sdk_kinesis::types::{ShardFilter, ShardFilterType, StreamStatus};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
-use tokio_util::sync::CancellationToken;
 
-/// The code a request gets for a stream that does not exist (any more).
-pub const NOT_FOUND: &str = "ResourceNotFoundException";
+pub use super::incidents::NOT_FOUND;
 
 /// A stream ready for the run.
 #[derive(Debug, Clone)]
@@ -30,49 +27,6 @@ pub struct ShardInfo {
     pub id: String,
     pub starting_hash_key: String,
     pub ending_hash_key: String,
-}
-
-/// Whether the stream vanished mid-run: set once, by the first request that found it gone, and
-/// then the run is stopped, since nothing more can be written to it or read from it.
-#[derive(Debug)]
-pub struct Vanished {
-    first: OnceLock<Gone>,
-    /// The run's cancel token.
-    stop: CancellationToken,
-}
-
-/// When and how the stream was found gone.
-#[derive(Debug, Clone)]
-pub struct Gone {
-    pub at: Instant,
-    /// The operation that found it: "PutRecords", "GetRecords", ...
-    pub by: String,
-}
-
-impl Vanished {
-    /// Stops the run through `stop` once the stream is found gone.
-    pub fn new(stop: CancellationToken) -> Vanished {
-        Vanished {
-            first: OnceLock::new(),
-            stop,
-        }
-    }
-
-    /// A request by `by` got [`NOT_FOUND`]: the first report stops the run.
-    pub fn report(&self, by: &str) {
-        let gone = Gone {
-            at: Instant::now(),
-            by: by.to_string(),
-        };
-        if self.first.set(gone).is_ok() {
-            self.stop.cancel();
-        }
-    }
-
-    /// When the stream was first found gone, if it was.
-    pub fn gone(&self) -> Option<&Gone> {
-        self.first.get()
-    }
 }
 
 /// Makes sure `name` exists with `shards` open shards and is ACTIVE.

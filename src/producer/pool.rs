@@ -8,7 +8,7 @@
 use super::batch::{Entry, Packer, Record};
 use super::retry;
 use super::send::{Outcome, send};
-use crate::endpoint::stream::{NOT_FOUND, Vanished};
+use crate::endpoint::incidents::{Incidents, Problem};
 use crate::metrics::collector::Registry;
 use crate::metrics::interval::Slot;
 use crate::metrics::interval::shard_entry;
@@ -46,8 +46,8 @@ pub struct ProducerContext {
     pub acked: Arc<Mutex<SeenSet>>,
     /// The stream's shards, to route and count records per shard.
     pub shards: Arc<ShardMap>,
-    /// Told when a request finds the stream gone, which stops the run.
-    pub vanished: Arc<Vanished>,
+    /// Told of every failed call; a gone stream stops the run.
+    pub incidents: Arc<Incidents>,
 }
 
 /// Runs the schedule to the end (or until `cancel`), then waits for every worker to finish.
@@ -272,15 +272,29 @@ impl Worker {
                 e.attempts += 1;
                 e.first_sent.get_or_insert(sent_at);
             }
-            let sent = send(
+            let sending = send(
                 &self.ctx.client,
                 &self.ctx.stream,
                 self.ctx.api,
                 &pending,
                 p.request_timeout,
-            )
-            .await;
+            );
+            // a second signal ("stop now") does not wait for the answer
+            let sent = tokio::select! {
+                sent = sending => sent,
+                _ = crate::console::signals::stop_now().cancelled() => {
+                    give_up_interrupted(&self.slot, pending);
+                    return;
+                }
+            };
             let done_at = Instant::now();
+            let operation = self.ctx.api.operation();
+            for (problem, n) in &sent.problems {
+                self.ctx.incidents.note(problem.clone(), operation, *n);
+            }
+            // entries that failed in a call that succeeded, by code
+            let mut entry_failures: Vec<(String, u64)> = Vec::new();
+            let whole_call_failed = sent.call_errors > 0 || !self.ctx.api.batches();
             let mut retry = Vec::new();
             let mut attempts_made = 0;
             {
@@ -305,8 +319,11 @@ impl Worker {
                         Outcome::Throttled => true,
                         Outcome::Failed { code, retryable } => {
                             tracing::debug!(code = %code, attempt = e.attempts, "record attempt failed");
-                            if code == NOT_FOUND {
-                                self.ctx.vanished.report(self.ctx.api.operation());
+                            if !whole_call_failed {
+                                match entry_failures.iter_mut().find(|(c, _)| c == code) {
+                                    Some((_, n)) => *n += 1,
+                                    None => entry_failures.push((code.clone(), 1)),
+                                }
                             }
                             *retryable
                         }
@@ -362,6 +379,11 @@ impl Worker {
                         retry.push(e);
                     }
                 }
+            }
+            for (code, n) in entry_failures {
+                self.ctx
+                    .incidents
+                    .note(Problem::RecordFailed(code), "PutRecords entries", n);
             }
             pending = retry;
             if !pending.is_empty() {

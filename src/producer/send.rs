@@ -5,6 +5,7 @@
 
 use super::batch::Entry;
 use crate::endpoint::client::count_request_bytes;
+use crate::endpoint::incidents::{Problem, is_throttling};
 use crate::scenario::Api;
 use aws_sdk_kinesis::Client;
 use aws_sdk_kinesis::error::ProvideErrorMetadata;
@@ -24,15 +25,6 @@ pub enum Outcome {
     Failed { code: String, retryable: bool },
 }
 
-/// Codes that mean "over a rate: try later". LimitExceededException is not one of them: on
-/// writes it is an account or endpoint limit (the embedded endpoint's retained-bytes cap),
-/// counted as a failure.
-const THROTTLING_CODES: &[&str] = &[
-    "ProvisionedThroughputExceededException",
-    "ThrottlingException",
-    "KMSThrottlingException",
-];
-
 /// Errors that no retry can fix: the request or the stream is wrong.
 const FATAL_CODES: &[&str] = &[
     "ResourceNotFoundException",
@@ -50,7 +42,7 @@ const FATAL_CODES: &[&str] = &[
 /// Classifies a service error code (None for transport failures: retryable).
 pub fn outcome_of_code(code: Option<&str>) -> Outcome {
     match code {
-        Some(c) if THROTTLING_CODES.contains(&c) => Outcome::Throttled,
+        Some(c) if is_throttling(c) => Outcome::Throttled,
         Some(c) => Outcome::Failed {
             code: c.to_string(),
             retryable: !FATAL_CODES.contains(&c),
@@ -103,6 +95,18 @@ pub struct Sent {
     pub call_errors: u64,
     /// Bytes of the HTTP requests sent (request line, headers, body).
     pub request_bytes: u64,
+    /// What the failed calls said about the endpoint (throttling aside), with how many calls
+    /// said it.
+    pub problems: Vec<(Problem, u64)>,
+}
+
+/// Counts one more call that met `problem`.
+fn add_problem(problems: &mut Vec<(Problem, u64)>, problem: Option<Problem>) {
+    let Some(problem) = problem else { return };
+    match problems.iter_mut().find(|(p, _)| *p == problem) {
+        Some((_, n)) => *n += 1,
+        None => problems.push((problem, 1)),
+    }
 }
 
 /// Sends one attempt of `records` (Kinesis records: plain or aggregates) with `api`; a timeout
@@ -140,13 +144,18 @@ pub async fn send(
                     .send()
                     .await
                 {
-                    Ok(out) => (outcomes_of_put_records(&out, records.len()), 0),
-                    Err(e) => (vec![outcome_of_error(&e); records.len()], 1),
+                    Ok(out) => (outcomes_of_put_records(&out, records.len()), 0, Vec::new()),
+                    Err(e) => {
+                        let mut problems = Vec::new();
+                        add_problem(&mut problems, Problem::of_error(&e));
+                        (vec![outcome_of_error(&e); records.len()], 1, problems)
+                    }
                 }
             }
             Api::PutRecord => {
                 let mut outcomes = Vec::with_capacity(records.len());
                 let mut errors = 0;
+                let mut problems = Vec::new();
                 for r in records {
                     let result = client
                         .put_record()
@@ -160,21 +169,23 @@ pub async fn send(
                         Ok(_) => Outcome::Acked,
                         Err(e) => {
                             errors += 1;
+                            add_problem(&mut problems, Problem::of_error(&e));
                             outcome_of_error(&e)
                         }
                     });
                 }
-                (outcomes, errors)
+                (outcomes, errors, problems)
             }
         }
     };
     let (result, request_bytes) = count_request_bytes(tokio::time::timeout(timeout, call)).await;
     match result {
-        Ok((outcomes, call_errors)) => Sent {
+        Ok((outcomes, call_errors, problems)) => Sent {
             outcomes,
             calls,
             call_errors,
             request_bytes,
+            problems,
         },
         Err(_) => Sent {
             outcomes: vec![
@@ -187,6 +198,7 @@ pub async fn send(
             calls,
             call_errors: 1,
             request_bytes,
+            problems: vec![(Problem::TimedOut, 1)],
         },
     }
 }

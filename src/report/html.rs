@@ -399,7 +399,11 @@ fn render_variant(out: &mut String, v: &VariantSummary, several: bool, charts: &
             count(a.duplicates),
             count(a.received_unacknowledged),
             esc(&a.unverified_note(count)),
-            ok_mark(a.lost == 0 && a.received_unacknowledged == 0)
+            if a.lost == 0 && a.received_unacknowledged == 0 && a.unverified > 0 {
+                "<span class=\"bad\">NOT VERIFIED</span>"
+            } else {
+                ok_mark(a.lost == 0 && a.received_unacknowledged == 0)
+            }
         );
     } else {
         out.push_str("<p>consumer disabled: nothing was read back, loss not checked</p>\n");
@@ -444,6 +448,17 @@ fn render_variant(out: &mut String, v: &VariantSummary, several: bool, charts: &
 
     if let Some(f) = &v.failure {
         let _ = writeln!(out, "<p class=\"bad\">failed: {}</p>", esc(f));
+    }
+    if !v.incidents.is_empty() {
+        out.push_str("<h3>Incidents</h3>\n<ul>\n");
+        for i in &v.incidents {
+            let _ = writeln!(
+                out,
+                "<li class=\"warning\">{}</li>",
+                esc(&i.describe(crate::scenario::units::thousands))
+            );
+        }
+        out.push_str("</ul>\n");
     }
     if !v.warnings.is_empty() {
         out.push_str("<h3>Warnings</h3>\n<ul>\n");
@@ -843,7 +858,15 @@ mod tests {
         v.status = "failed".into();
         v.failure = Some("stream `s` vanished 6.2 s into the run".into());
         v.slo.clear();
-        v.accounting.unverified_stream_gone = 7;
+        v.accounting.unverified = 7;
+        v.accounting.unverified_why = Some("the stream vanished before they were read back".into());
+        v.incidents.push(crate::report::Incident {
+            what: "stream not found".into(),
+            detail: "ResourceNotFoundException".into(),
+            from_s: 6.2,
+            to_s: 6.4,
+            calls: [("PutRecords".to_string(), 3)].into(),
+        });
         let doc_text = page(&data);
         let doc = parse(&doc_text);
         let verdict = doc
@@ -859,6 +882,10 @@ mod tests {
         );
         let all = text(&doc);
         assert!(all.contains("not verified 7 (the stream vanished"), "{all}");
+        assert!(
+            all.contains("stream not found from 6.2 s to 6.4 s: ResourceNotFoundException (3 PutRecords calls)"),
+            "the incidents are listed: {all}"
+        );
     }
 
     #[test]

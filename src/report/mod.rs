@@ -186,10 +186,14 @@ pub struct Accounting {
     pub lost: u64,
     /// Read back although never acknowledged (e.g. a timed-out request that did land).
     pub received_unacknowledged: u64,
-    /// Acknowledged but not read back because the stream vanished before the consumer reached
-    /// them: neither verified nor lost, since nothing can read them any more.
-    #[serde(default)]
-    pub unverified_stream_gone: u64,
+    /// Acknowledged but not read back, and not lost either, since the consumer never reached
+    /// the end of their shard after they were written: the stream vanished, the run was
+    /// interrupted, the endpoint stopped answering, or kbench's consumer fell behind.
+    #[serde(default, alias = "unverified_stream_gone")]
+    pub unverified: u64,
+    /// Why `unverified` is not 0, in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unverified_why: Option<String>,
     /// scheduled = acknowledged + given up, and (with a consumer) received = acknowledged.
     pub holds: bool,
 }
@@ -250,6 +254,9 @@ pub struct RunSummary {
     /// With two or more variants: one row per variant and the winners.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comparison: Option<compare::Comparison>,
+    /// The first report file that could not be written, and why: the report is incomplete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report_error: Option<String>,
 }
 
 /// One API variant's run over the scenario's phases.
@@ -276,18 +283,70 @@ pub struct VariantSummary {
     pub slo: Vec<SloVerdict>,
     /// Plain-words warnings about the run's own health (a generator that fell behind, ...).
     pub warnings: Vec<String>,
+    /// Trouble with the endpoint, episode by episode, in the order it began.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub incidents: Vec<Incident>,
 }
 
 impl Accounting {
-    /// What the consumer could not verify because the stream vanished, in words, when it was
-    /// anything: ", not verified N (the stream vanished before they were read)".
+    /// What the consumer could not verify, in words, when it was anything:
+    /// ", not verified N (the stream vanished before they were read back)".
     pub fn unverified_note(&self, count: impl Fn(u64) -> String) -> String {
-        if self.unverified_stream_gone == 0 {
+        if self.unverified == 0 {
             return String::new();
         }
         format!(
-            ", not verified {} (the stream vanished before they were read back)",
-            count(self.unverified_stream_gone)
+            ", not verified {} ({})",
+            count(self.unverified),
+            self.unverified_why
+                .as_deref()
+                .unwrap_or("not read back before the run ended")
+        )
+    }
+}
+
+/// An episode of trouble with the endpoint: what, from when to when, and how many calls (or
+/// PutRecords entries) met it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Incident {
+    /// "endpoint unreachable", "error responses", "requests timed out", "stream not found",
+    /// "records failed in PutRecords".
+    pub what: String,
+    /// "connection refused", "InternalFailure", "HTTP 413" ...
+    pub detail: String,
+    /// From the run's start, in seconds.
+    #[serde(serialize_with = "round::seconds")]
+    pub from_s: f64,
+    #[serde(serialize_with = "round::seconds")]
+    pub to_s: f64,
+    /// Calls per operation ("PutRecords", "GetRecords"), or entries ("PutRecords entries").
+    pub calls: std::collections::BTreeMap<String, u64>,
+}
+
+impl Incident {
+    /// "endpoint unreachable from 5.0 s to 25.7 s: connection refused (20,284 PutRecords calls)".
+    pub fn describe(&self, count: impl Fn(u64) -> String) -> String {
+        let when = if self.to_s - self.from_s < 0.05 {
+            format!("at {:.1} s", self.from_s)
+        } else {
+            format!("from {:.1} s to {:.1} s", self.from_s, self.to_s)
+        };
+        let calls: Vec<String> = self
+            .calls
+            .iter()
+            .map(|(op, n)| {
+                if op.ends_with("entries") {
+                    format!("{} {op}", count(*n))
+                } else {
+                    format!("{} {op} calls", count(*n))
+                }
+            })
+            .collect();
+        format!(
+            "{} {when}: {} ({})",
+            self.what,
+            self.detail,
+            calls.join(", ")
         )
     }
 }
@@ -362,14 +421,42 @@ pub fn write_all(dir: &Path, report: &RunReport) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Writes via a temporary file and a rename, so a reader never sees half a file.
+/// Writes via a temporary file and a rename, so a reader never sees half a file; a failed
+/// write leaves no temporary file behind.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes)
-        .with_context(|| format!("cannot write report file `{}`", tmp.display()))?;
-    std::fs::rename(&tmp, path)
-        .with_context(|| format!("cannot write report file `{}`", path.display()))?;
-    Ok(())
+    let written = std::fs::write(&tmp, bytes)
+        .with_context(|| format!("cannot write report file `{}`", path.display()))
+        .and_then(|_| {
+            std::fs::rename(&tmp, path)
+                .with_context(|| format!("cannot write report file `{}`", path.display()))
+        });
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
+
+/// Marks the report in `dir` incomplete where it can still be marked: run.json with the
+/// report's summary (give it status "failed" and `report_error`), atomically or else rewritten
+/// in place (which needs little more room than the run.json it replaces); failing that, the
+/// smallest run.json that says so.
+pub fn mark_incomplete(dir: &Path, report: &RunReport) {
+    use json::RunJson;
+    let path = dir.join(RunJson.file_name());
+    if let Ok(full) = RunJson.render(report)
+        && (write_atomically(&path, &full).is_ok() || std::fs::write(&path, &full).is_ok())
+    {
+        return;
+    }
+    let small = serde_json::json!({
+        "schema_version": SCHEMA_VERSION,
+        "status": "failed",
+        "report_error": report.summary.report_error,
+    });
+    if std::fs::write(&path, small.to_string()).is_err() {
+        tracing::warn!("cannot mark `{}` incomplete", path.display());
+    }
 }
 
 /// Draws the charts into `<dir>/charts/` and writes `<dir>/report.html`, from the directory's files.
@@ -446,5 +533,35 @@ mod tests {
         // a scenario name with a slash makes the folders it names, as create_dir_all did
         let nested = create_run_dir(&out, "team/burst").expect("a nested directory");
         assert!(nested.is_dir() && nested.parent() == Some(out.join("team").as_path()));
+    }
+}
+
+#[cfg(test)]
+mod write_tests {
+    use super::*;
+
+    /// A full disk (here /dev/full, which fails every write with ENOSPC) gives an error naming
+    /// the report file, and leaves no temporary file behind.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_write_to_a_full_disk_names_the_file_and_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("summary.csv");
+        let tmp = path.with_extension("tmp");
+        if std::os::unix::fs::symlink("/dev/full", &tmp).is_err() {
+            eprintln!("skipped: cannot link to /dev/full");
+            return;
+        }
+        let e = write_atomically(&path, b"a,b\n").expect_err("the disk is full");
+        let text = format!("{e:#}");
+        assert!(
+            text.contains("summary.csv") && text.contains("No space left on device"),
+            "{text}"
+        );
+        assert!(
+            !tmp.exists() && std::fs::symlink_metadata(&tmp).is_err(),
+            "no tmp left"
+        );
+        assert!(!path.exists());
     }
 }

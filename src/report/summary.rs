@@ -140,7 +140,13 @@ fn render_variant(out: &mut String, s: &VariantSummary) {
             a.duplicates,
             a.received_unacknowledged,
             a.unverified_note(|n| n.to_string()),
-            mark(a.lost == 0 && a.received_unacknowledged == 0)
+            if a.lost > 0 || a.received_unacknowledged > 0 {
+                "MISMATCH"
+            } else if a.unverified > 0 {
+                "NOT VERIFIED"
+            } else {
+                "ok"
+            }
         );
     } else {
         let _ = writeln!(
@@ -162,6 +168,13 @@ fn render_variant(out: &mut String, s: &VariantSummary) {
     }
     for w in &s.warnings {
         let _ = writeln!(out, "warning: {w}");
+    }
+    for i in &s.incidents {
+        let _ = writeln!(
+            out,
+            "incident: {}",
+            i.describe(crate::scenario::units::thousands)
+        );
     }
     if let Some(f) = &s.failure {
         let _ = writeln!(out, "failed: {f}");

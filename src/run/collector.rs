@@ -21,6 +21,9 @@ pub struct Writers {
     shards: ShardTimeseriesWriter,
     put_hlog: HlogWriter,
     e2e_hlog: HlogWriter,
+    /// The first write that failed (a full disk): the rows after it are still collected and
+    /// the summary still printed, and the run says its report is incomplete.
+    pub error: Option<String>,
 }
 
 impl Writers {
@@ -44,26 +47,24 @@ impl Writers {
                 base,
                 |s| &s.e2e,
             )?,
+            error: None,
         })
     }
 
-    /// Writes one interval of variant `api`, which started at `variant_start`.
-    fn write(
-        &mut self,
-        api: &str,
-        phases: &[String],
-        variant_start: SystemTime,
-        row: &Row,
-    ) -> anyhow::Result<()> {
-        self.timeseries.write(api, row)?;
-        self.shards.write(api, row)?;
-        self.put_hlog.write(api, phases, variant_start, row)?;
-        self.e2e_hlog.write(api, phases, variant_start, row)
+    /// Writes one interval of variant `api`, which started at `variant_start`; the first
+    /// failure is kept in [`Writers::error`].
+    fn write(&mut self, api: &str, phases: &[String], variant_start: SystemTime, row: &Row) {
+        let written = self
+            .timeseries
+            .write(api, row)
+            .and_then(|_| self.shards.write(api, row))
+            .and_then(|_| self.put_hlog.write(api, phases, variant_start, row))
+            .and_then(|_| self.e2e_hlog.write(api, phases, variant_start, row));
+        if let Err(e) = written {
+            self.error.get_or_insert(format!("{e:#}"));
+        }
     }
 }
-
-/// What the collector task gives back when it stops.
-type Collected = (Collector, Option<anyhow::Error>);
 
 /// Collects every interval of one variant's run.
 pub struct CollectorRole {
@@ -71,9 +72,7 @@ pub struct CollectorRole {
     progress: Progress,
     /// Stops the collector after one last row.
     stop: CancellationToken,
-    task: Option<JoinHandle<Collected>>,
-    /// The first time-series write that failed: said once the progress bars are gone.
-    write_error: Option<anyhow::Error>,
+    task: Option<JoinHandle<Collector>>,
 }
 
 impl CollectorRole {
@@ -83,7 +82,6 @@ impl CollectorRole {
             progress,
             stop: CancellationToken::new(),
             task: None,
-            write_error: None,
         }
     }
 }
@@ -103,28 +101,24 @@ impl Role for CollectorRole {
         self.task = Some(tokio::spawn(async move {
             let mut ticker = tokio::time::interval_at((start + interval).into(), interval);
             ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            let mut write_error = None;
             loop {
                 let last = tokio::select! {
                     _ = ticker.tick() => false,
                     _ = stop.cancelled() => true,
                 };
                 let row = collector.collect(start.elapsed());
-                let written = writers.lock().unwrap_or_else(|e| e.into_inner()).write(
+                writers.lock().unwrap_or_else(|e| e.into_inner()).write(
                     &api,
                     &phase_names,
                     variant_start,
                     &row,
                 );
-                if let Err(e) = written {
-                    write_error.get_or_insert(e);
-                }
                 progress.update(&row, &collector);
                 if last {
                     break;
                 }
             }
-            (collector, write_error)
+            collector
         }));
     }
 
@@ -134,8 +128,7 @@ impl Role for CollectorRole {
             let Some(task) = self.task.take() else {
                 return Ok(());
             };
-            let (collector, write_error) = task.await.context("the collector task failed")?;
-            self.write_error = write_error;
+            let collector = task.await.context("the collector task failed")?;
             let _ = run.collected.set(collector);
             Ok(())
         })
@@ -143,9 +136,6 @@ impl Role for CollectorRole {
 
     /// The phases, and their measured total (a warm-up between them does not count).
     fn summarise(&self, run: &Context, results: &Results, summary: &mut VariantSummary) {
-        if let Some(e) = &self.write_error {
-            tracing::warn!("the time series files are incomplete: {e:#}");
-        }
         let schedule = &run.schedule;
         // cut short, a phase offered what it scheduled before the cut, over the time it ran
         let offered = |i: usize| match results.cut_at {

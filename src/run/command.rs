@@ -2,7 +2,7 @@
 //! with the baseline, draw the charts, and say with the exit code what matters most.
 
 use super::RunSettings;
-use crate::console::{EXIT_BREACH, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, out};
+use crate::console::{EXIT_BREACH, EXIT_ERROR, EXIT_FAILED, EXIT_OK, out, signals};
 use crate::endpoint::embedded::EmbeddedOptions;
 use crate::report::load::{self, ReportData};
 use crate::report::regression::{RunComparison, Threshold, Thresholds};
@@ -91,7 +91,8 @@ pub async fn execute(
         out(summary::render(&outcome.summary, &dir).trim_end());
     }
     // errors from here on are reported, and the exit code still says the most important thing:
-    // interrupted (130), then an error (1), then an SLO breach or a regression (2)
+    // failed (3), then interrupted (130, 143), then an error (1), then an SLO breach or a
+    // regression (2)
     let mut failed = false;
     let mut worse_than_baseline = false;
     if let (Some(base), Some(base_dir)) = (&baseline, &cmd.baseline) {
@@ -108,12 +109,18 @@ pub async fn execute(
         eprintln!("error: no charts or report.html: {e:#}");
         failed = true;
     }
-    if outcome.interrupted {
-        return Ok(EXIT_INTERRUPTED);
+    if let Some(e) = &outcome.report_error {
+        eprintln!("error: the report in {dir} is incomplete: {e}");
     }
     if let Some(failure) = &outcome.failure {
         eprintln!("error: the run failed: {failure}");
-        return Ok(EXIT_ERROR);
+        return Ok(EXIT_FAILED);
+    }
+    if outcome.report_error.is_some() {
+        return Ok(EXIT_FAILED);
+    }
+    if outcome.interrupted {
+        return Ok(signals::interrupted_exit_code());
     }
     if outcome.summary.slo_breached() {
         eprintln!("SLO breached: {}", breaches(&outcome.summary).join(", "));

@@ -46,6 +46,9 @@ pub struct RunOutcome {
     /// Why the run failed (the stream vanished mid-run): the report is written, the exit code
     /// is an error's.
     pub failure: Option<String>,
+    /// The first report file that could not be written (a full disk) and why: the summary is
+    /// still printed, and the exit code is a failed run's.
+    pub report_error: Option<String>,
 }
 
 /// Runs `scenario`; `cancel` (Ctrl-C) stops sending, drains briefly and still writes the report.

@@ -2,7 +2,7 @@
 //! producer had acknowledged.
 
 use super::role::{Clock, Context, DrainLimit, Hook, Results, Role};
-use crate::consumer::reader::{self, Cursor, ReaderContext};
+use crate::consumer::reader::{self, Cursor, ReaderContext, Tips};
 use crate::consumer::verify::Verifier;
 use crate::report::VariantSummary;
 use std::sync::Arc;
@@ -23,9 +23,73 @@ pub struct PollingConsumer {
     readers: Vec<JoinHandle<()>>,
     /// Stops the shard readers.
     stop: CancellationToken,
+    tips: Option<Arc<Tips>>,
+    /// When the drain began, from the run's start: a shard whose reader reached its tip after
+    /// it has nothing acknowledged left unread.
+    drain_began: Option<Duration>,
+    drain_ended: Option<Duration>,
+    clock: Option<Clock>,
 }
 
+/// GetRecords failures this close to the drain's end (seconds) mean the reads were failing
+/// when the run ended (the reader backs off up to 5 s between tries).
+const FAILING_AT_END_S: f64 = 6.0;
+
+/// Readers whose polls run later than this many poll intervals (p99) are the bottleneck.
+const BEHIND_INTERVALS: u32 = 2;
+
 impl PollingConsumer {
+    /// Why records not read back cannot be called lost, if they cannot: None when every
+    /// shard's reader reached the shard's end after the last record was acknowledged.
+    fn unverified_why(&self, run: &Context, results: &Results) -> Option<String> {
+        if run.incidents.stream_gone() {
+            return Some("the stream vanished before they were read back".into());
+        }
+        if results.cut_at.is_some() || run.cancel.is_cancelled() {
+            return Some("the run was stopped before they were read back".into());
+        }
+        let tips = self.tips.as_ref()?;
+        let behind = tips.behind_since(self.drain_began?);
+        if behind == 0 {
+            return None;
+        }
+        let of = format!("{behind} of {} shards", tips.shards());
+        // reads failing at the end of the run: the endpoint, not the consumer
+        let failing = run
+            .incidents
+            .episodes()
+            .into_iter()
+            .rev()
+            .find(|i| i.calls.contains_key("GetRecords"));
+        let drain_end = self.drain_ended.unwrap_or_default().as_secs_f64();
+        Some(match failing {
+            Some(i) if i.to_s + FAILING_AT_END_S >= drain_end => format!(
+                "the consumer could not read {of} to their end: GetRecords met {}: {} until {:.1} s",
+                i.what, i.detail, i.to_s
+            ),
+            _ => format!(
+                "kbench's consumer fell behind: it did not reach the end of {of} within the drain; not lost, but not read back"
+            ),
+        })
+    }
+
+    /// A warning when the readers' polls ran late against their schedule: kbench's consumer,
+    /// not the stream, set the pace, and end-to-end latency includes its delay.
+    fn fell_behind(&self, run: &Context) -> Option<String> {
+        let lag = self.tips.as_ref()?.poll_lag();
+        let interval = run.scenario.consumer.poll_interval;
+        let p99 = lag.quantile(0.99);
+        (p99 > interval * BEHIND_INTERVALS).then(|| {
+            format!(
+                "kbench's consumer fell behind its own poll schedule: p99 {:.0} ms late, max {:.0} ms, against a {:.0} ms poll interval over {} shards; end-to-end latency includes that delay (read fewer shards per process, or raise poll_interval)",
+                p99.as_secs_f64() * 1e3,
+                lag.max().as_secs_f64() * 1e3,
+                interval.as_secs_f64() * 1e3,
+                run.stream.shards.len()
+            )
+        })
+    }
+
     /// Whether every record the producer had acknowledged has been read back.
     fn all_read(&self, run: &Context) -> bool {
         let Some(verifier) = &self.verifier else {
@@ -60,13 +124,18 @@ impl Role for PollingConsumer {
             verifier: verifier.clone(),
             poll_interval: run.scenario.consumer.poll_interval,
             start: clock.start,
-            vanished: run.vanished.clone(),
+            incidents: run.incidents.clone(),
+            tips: Arc::new(Tips::new(self.cursors.len(), clock.start)),
         };
+        self.tips = Some(ctx.tips.clone());
+        self.clock = Some(clock);
         self.readers = std::mem::take(&mut self.cursors)
             .into_iter()
-            .map(|c| {
+            .enumerate()
+            .map(|(i, c)| {
                 tokio::spawn(reader::read_shard(
                     ctx.clone(),
+                    i,
                     c,
                     run.registry.slot(),
                     self.stop.clone(),
@@ -81,9 +150,10 @@ impl Role for PollingConsumer {
     fn drain<'a>(&'a mut self, run: &'a Context, limit: DrainLimit) -> Hook<'a, ()> {
         Box::pin(async move {
             let began = Instant::now();
+            self.drain_began = self.clock.map(|c| began.saturating_duration_since(c.start));
             // a stream that vanished has nothing left to read
             while !self.all_read(run)
-                && run.vanished.gone().is_none()
+                && !run.incidents.stream_gone()
                 && began.elapsed() < limit.now(&run.cancel)
             {
                 if run.cancel.is_cancelled() {
@@ -95,6 +165,7 @@ impl Role for PollingConsumer {
                     _ = run.cancel.cancelled() => {}
                 }
             }
+            self.drain_ended = self.clock.map(|c| c.start.elapsed());
         })
     }
 
@@ -120,14 +191,20 @@ impl Role for PollingConsumer {
         a.consumer = true;
         a.received = received.len();
         a.duplicates = all.duplicates;
-        // what the stream took with it when it vanished is not lost: nothing can read it now
+        // a record not read back is lost only if its shard's reader reached the shard's end
+        // after it was written; otherwise it is not verified, and the summary says why
         let unread = acked.len() - both;
-        if run.vanished.gone().is_some() {
-            a.unverified_stream_gone = unread;
-        } else {
-            a.lost = unread;
+        match self.unverified_why(run, results) {
+            Some(why) if unread > 0 => {
+                a.unverified = unread;
+                a.unverified_why = Some(why);
+            }
+            _ => a.lost = unread,
         }
         a.received_unacknowledged = received.len() - both;
+        if let Some(w) = self.fell_behind(run) {
+            summary.warnings.push(w);
+        }
 
         if results.measured.in_stream.count() > 0 && !verifier.arrival_has_millis() {
             for p in &mut summary.phases {

@@ -45,7 +45,7 @@ impl Role for ProducerPool {
                 start_unix_ns: clock.start_unix_ns,
                 acked: run.acked.clone(),
                 shards: run.shard_map.clone(),
-                vanished: run.vanished.clone(),
+                incidents: run.incidents.clone(),
             };
             pool::run(ctx, &run.registry, run.cancel.clone()).await;
         })

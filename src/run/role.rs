@@ -7,7 +7,8 @@
 //! outlives the collector's last row). A new consumer, a delivery leg or a controller is a new
 //! role: a file in this folder implementing [`Role`], and one line where the roles are assembled.
 
-use crate::endpoint::stream::{ReadyStream, Vanished};
+use crate::endpoint::incidents::Incidents;
+use crate::endpoint::stream::ReadyStream;
 use crate::metrics::collector::{Collector, Registry};
 use crate::metrics::interval::Stats;
 use crate::metrics::seen::SeenSet;
@@ -73,11 +74,12 @@ pub struct Context<'a> {
     pub run_id: u32,
     /// Sequence numbers the producer has had acknowledged: what consumers must read back.
     pub acked: Arc<Mutex<SeenSet>>,
-    /// Cancelled on Ctrl-C, or when the stream vanishes: stop sending, drain briefly, still
-    /// write the report.
+    /// Cancelled on Ctrl-C, or by a fatal incident: stop sending, drain briefly, still write
+    /// the report.
     pub cancel: CancellationToken,
-    /// Told by the first request that finds the stream gone; it cancels the run.
-    pub vanished: Arc<Vanished>,
+    /// Every failed call, in episodes; the first fatal one (the stream gone, the hard
+    /// deadline) cancels the run.
+    pub incidents: Arc<Incidents>,
     /// The collector, once it has stopped: the run's merged metrics.
     pub collected: OnceLock<Collector>,
 }
@@ -100,9 +102,11 @@ pub struct DrainLimit {
 }
 
 impl DrainLimit {
-    /// The limit in force now.
+    /// The limit in force now: none left after a second signal ("stop now").
     pub fn now(&self, cancel: &CancellationToken) -> Duration {
-        if cancel.is_cancelled() {
+        if crate::console::signals::stop_now().is_cancelled() {
+            Duration::ZERO
+        } else if cancel.is_cancelled() {
             self.limit.min(self.interrupted)
         } else {
             self.limit

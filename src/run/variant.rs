@@ -9,7 +9,7 @@ use super::producer::ProducerPool;
 use super::progress::Progress;
 use super::role::{Clock, Context, DrainLimit, Results, Role};
 use super::verdict;
-use crate::endpoint::stream::{NOT_FOUND, Vanished};
+use crate::endpoint::incidents::Incidents;
 use crate::metrics::collector::Registry;
 use crate::metrics::interval::Stats;
 use crate::metrics::seen::SeenSet;
@@ -22,6 +22,10 @@ use std::time::{Duration, Instant};
 
 /// How long an interrupted run waits for the consumer to catch up.
 const INTERRUPTED_DRAIN: Duration = Duration::from_secs(5);
+
+/// What a run may take beyond its schedule and drain before its hard deadline stops it: the
+/// last requests' timeouts, a slow endpoint's answers, the interrupted drain.
+const DEADLINE_GRACE: Duration = Duration::from_secs(60);
 
 /// One API variant of a run.
 pub struct Variant {
@@ -66,7 +70,7 @@ pub async fn run(
         registry: Registry::default(),
         run_id: rand::random(),
         acked: Arc::new(Mutex::new(SeenSet::default())),
-        vanished: Arc::new(Vanished::new(cancel.clone())),
+        incidents: Arc::new(Incidents::new(&shared.ready.name, cancel.clone())),
         cancel,
         collected: OnceLock::new(),
     };
@@ -83,6 +87,7 @@ pub async fn run(
         slo: Vec::new(),
         // what was found about the stream before the run (other writers, other runs)
         warnings: shared.ready.warnings.clone(),
+        incidents: Vec::new(),
     };
     let progress = Progress::new(
         shared.settings.progress,
@@ -99,9 +104,14 @@ pub async fn run(
         start: Instant::now(),
         start_unix_ns: pool::unix_now_ns(),
     };
+    run.incidents.started(clock.start);
     for role in roles.iter_mut() {
         role.start(&run, clock);
     }
+    let _deadline = hard_deadline(
+        run.incidents.clone(),
+        run.schedule.duration() + scenario.consumer.drain + DEADLINE_GRACE,
+    );
     futures_util::future::join_all(roles.iter_mut().map(|r| r.phases(&run))).await;
     let cut_at = run.cancel.is_cancelled().then(|| clock.start.elapsed());
     let limit = DrainLimit {
@@ -122,22 +132,6 @@ pub async fn run(
     stopped?;
 
     // summarise: each role adds what it measured, then the verdicts over all of it
-    summary.failure = run.vanished.gone().map(|g| {
-        format!(
-            "stream `{}` vanished {:.1} s into the run: {} got {NOT_FOUND} (deleted by someone else, or the endpoint lost it); the run stopped there",
-            run.stream.name,
-            g.at.saturating_duration_since(clock.start).as_secs_f64(),
-            g.by
-        )
-    });
-    summary.status = if summary.failure.is_some() {
-        "failed"
-    } else if interrupted {
-        "interrupted"
-    } else {
-        "completed"
-    }
-    .into();
     summary.elapsed_s = clock.start.elapsed().as_secs_f64();
     let collector = run
         .collected
@@ -152,6 +146,56 @@ pub async fn run(
     for role in &roles {
         role.summarise(&run, &results, &mut summary);
     }
-    verdict::conclude(&mut summary, scenario, interrupted);
+    summary.incidents = run.incidents.episodes();
+    let fatal = run.incidents.fatal().map(|f| f.why.clone());
+    verdict::conclude(&mut summary, scenario, interrupted, fatal);
     Ok((summary, measured))
+}
+
+/// Stops the run through its incidents once it has taken `limit` (its schedule, its drain and
+/// [`DEADLINE_GRACE`]): a run that something keeps from ending (an endpoint that accepts
+/// connections and never answers) ends anyway, failed, with its report. Dropping the guard
+/// disarms it.
+fn hard_deadline(incidents: Arc<Incidents>, limit: Duration) -> tokio_util::sync::DropGuard {
+    let disarm = tokio_util::sync::CancellationToken::new();
+    let disarmed = disarm.clone();
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = tokio::time::sleep(limit) => incidents.fail(format!(
+                "the run passed its hard deadline of {:.0} s (the schedule, the drain and {} s more) and was stopped there",
+                limit.as_secs_f64(),
+                DEADLINE_GRACE.as_secs()
+            )),
+            _ = disarmed.cancelled() => {}
+        }
+    });
+    disarm.drop_guard()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio_util::sync::CancellationToken;
+
+    #[tokio::test]
+    async fn a_run_that_cannot_end_is_stopped_at_its_hard_deadline() {
+        let stop = CancellationToken::new();
+        let incidents = Arc::new(Incidents::new("s", stop.clone()));
+        let _guard = hard_deadline(incidents.clone(), Duration::from_millis(20));
+        tokio::time::timeout(Duration::from_secs(10), stop.cancelled())
+            .await
+            .expect("the deadline cancels the run");
+        let why = &incidents.fatal().expect("a fatal incident").why;
+        assert!(why.contains("hard deadline"), "{why}");
+    }
+
+    #[tokio::test]
+    async fn a_run_that_ends_in_time_disarms_its_deadline() {
+        let stop = CancellationToken::new();
+        let incidents = Arc::new(Incidents::new("s", stop.clone()));
+        drop(hard_deadline(incidents.clone(), Duration::from_millis(20)));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(!stop.is_cancelled());
+        assert!(incidents.fatal().is_none());
+    }
 }

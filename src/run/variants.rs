@@ -61,6 +61,7 @@ pub async fn run(
         variants: Vec::new(),
         not_run: Vec::new(),
         comparison: None,
+        report_error: None,
     };
     if scenario.target.endpoint != Endpoint::Aws && scenario.target.region.is_none() {
         summary.region = client::LOCAL_REGION.into();
@@ -76,7 +77,16 @@ pub async fn run(
             },
         )
     };
+    // a report that cannot be written at the start stops the run before it sends anything
     write(&summary, &measured)?;
+    // after that, the run goes on and the summary is printed from memory; the first failed
+    // write is what the run reports
+    let mut report_error: Option<String> = None;
+    let mut keep = |written: anyhow::Result<()>| {
+        if let Err(e) = written {
+            report_error.get_or_insert(format!("{e:#}"));
+        }
+    };
 
     let shard_map = Arc::new(shard_map(scenario, ready)?);
     let shard_ids = shard_map.entries().map(|e| e.0.to_string()).collect();
@@ -135,27 +145,38 @@ pub async fn run(
         summary.variants.push(variant_summary);
         measured.push(variant_measured);
         summary.elapsed_s = started.elapsed().as_secs_f64();
-        write(&summary, &measured)?;
+        keep(write(&summary, &measured));
     }
 
     let interrupted = cancel.is_cancelled();
-    summary.status = if failure.is_some() {
-        "failed"
-    } else if interrupted {
-        "interrupted"
-    } else {
-        "completed"
-    }
-    .into();
+    summary.status = super::verdict::status(failure.is_some(), interrupted).into();
     summary.ended_at = Some(chrono::Utc::now().to_rfc3339());
     summary.elapsed_s = started.elapsed().as_secs_f64();
     summary.comparison = Comparison::of(&summary.variants);
-    write(&summary, &measured)?;
+    keep(write(&summary, &measured));
+    let writers_error = writers
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .error
+        .clone();
+    let report_error = report_error.or(writers_error);
+    if let Some(e) = &report_error {
+        // run.json says so, if anything can still be written
+        summary.report_error = Some(e.clone());
+        summary.status = "failed".into();
+        let report = RunReport {
+            summary: &summary,
+            scenario,
+            measured: &measured,
+        };
+        report::mark_incomplete(&dir, &report);
+    }
     Ok(RunOutcome {
         summary,
         dir,
         interrupted,
         failure,
+        report_error,
     })
 }
 

@@ -100,6 +100,7 @@ fn variant(api: &str, shards: usize) -> VariantSummary {
             },
         ],
         warnings: vec!["records went out late: p99 schedule lag > 1s & more".into()],
+        incidents: Vec::new(),
     }
 }
 
@@ -209,6 +210,7 @@ pub(crate) fn sample(apis: &[&str], shards: usize) -> ReportData {
             variants,
             not_run: Vec::new(),
             comparison,
+            report_error: None,
         },
         intervals: apis.iter().flat_map(|a| intervals(a)).collect(),
         shard_intervals: Vec::new(),
