@@ -144,7 +144,14 @@ pub struct ReaderContext {
     /// Told of every failed call; a gone stream stops the run.
     pub incidents: Arc<Incidents>,
     pub tips: Arc<Tips>,
+    /// GetRecords calls in flight, over every shard: see [`READS_IN_FLIGHT`].
+    pub reads: Arc<tokio::sync::Semaphore>,
 }
+
+/// GetRecords calls one consumer keeps in flight at most. Thousands of shards polled each on
+/// its own would flood the endpoint (and kbench's own process, where the embedded endpoint
+/// runs) with calls; capped, the consumer falls behind its poll schedule instead, and says so.
+pub const READS_IN_FLIGHT: usize = 64;
 
 /// Reads one shard (the `index`th of the run's) until `stop` fires or the shard closes.
 pub async fn read_shard(
@@ -162,6 +169,13 @@ pub async fn read_shard(
     let mut backoff = ctx.poll_interval;
     let mut due = Instant::now();
     while !stop.is_cancelled() {
+        let permit = tokio::select! {
+            p = ctx.reads.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+            _ = stop.cancelled() => break,
+        };
         let called = Instant::now();
         {
             let mut lag = ctx.tips.poll_lag.lock().unwrap_or_else(|e| e.into_inner());
@@ -183,6 +197,7 @@ pub async fn read_shard(
             },
             _ = stop.cancelled() => break,
         };
+        drop(permit);
         let now = Instant::now();
         let phase = |b: &mut crate::metrics::interval::Buckets| {
             let p = ctx.verifier_phase(now);

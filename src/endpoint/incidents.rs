@@ -67,7 +67,11 @@ impl Problem {
             SdkError::ServiceError(s) => {
                 Problem::Error(format!("HTTP {}", s.raw().status().as_u16()))
             }
-            other => Problem::Unreachable(transport_detail(other)),
+            other => match transport_detail(other) {
+                // the SDK's stalled-stream protection: the answer stopped coming
+                d if d.contains("minimum throughput") => Problem::TimedOut,
+                d => Problem::Unreachable(d),
+            },
         })
     }
 

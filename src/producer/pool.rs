@@ -242,6 +242,11 @@ fn give_up_interrupted(slot: &Slot, entries: Vec<Entry>) {
     }
 }
 
+/// How long a cancelled run waits for the answers to requests in flight before it gives their
+/// records up as interrupted (they may still land: the consumer then reads them as
+/// "unacknowledged but received").
+const IN_FLIGHT_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// One in-flight request slot: takes a batch, sends it, retries its failed entries.
 struct Worker {
     ctx: Arc<ProducerContext>,
@@ -279,10 +284,20 @@ impl Worker {
                 &pending,
                 p.request_timeout,
             );
-            // a second signal ("stop now") does not wait for the answer
+            // a cancelled run waits for an answer in flight a little while, a second signal
+            // ("stop now") not at all: at any load the run ends within its interrupted drain
+            let cut = async {
+                tokio::select! {
+                    _ = async {
+                        self.cancel.cancelled().await;
+                        tokio::time::sleep(IN_FLIGHT_GRACE).await;
+                    } => {}
+                    _ = crate::console::signals::stop_now().cancelled() => {}
+                }
+            };
             let sent = tokio::select! {
                 sent = sending => sent,
-                _ = crate::console::signals::stop_now().cancelled() => {
+                _ = cut => {
                     give_up_interrupted(&self.slot, pending);
                     return;
                 }

@@ -50,6 +50,12 @@ pub fn render(s: &RunSummary, dir: &str) -> String {
     if let Some(c) = &s.comparison {
         render_comparison(&mut out, c);
     }
+    if let Some(e) = &s.report_error {
+        let _ = writeln!(
+            out,
+            "failed: the report is incomplete (the figures above are whole): {e}"
+        );
+    }
     let _ = writeln!(out, "report: {dir}");
     out
 }

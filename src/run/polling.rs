@@ -126,6 +126,7 @@ impl Role for PollingConsumer {
             start: clock.start,
             incidents: run.incidents.clone(),
             tips: Arc::new(Tips::new(self.cursors.len(), clock.start)),
+            reads: Arc::new(tokio::sync::Semaphore::new(reader::READS_IN_FLIGHT)),
         };
         self.tips = Some(ctx.tips.clone());
         self.clock = Some(clock);

@@ -97,8 +97,13 @@ pub async fn run(
     let mut roles = roles(&run, progress, writers);
 
     // prepare every role, start them, run the phases, drain, stop
+    // a cancel while preparing (10,000 shard iterators take a while) stops preparing; the run
+    // then starts already cancelled, schedules nothing and writes its report
     for role in roles.iter_mut() {
-        role.prepare(&run).await?;
+        tokio::select! {
+            prepared = role.prepare(&run) => prepared?,
+            _ = run.cancel.cancelled() => break,
+        }
     }
     let clock = Clock {
         start: Instant::now(),
