@@ -1363,3 +1363,67 @@ fn the_build_and_the_tests_share_one_feature_set() {
         differ.join("\n")
     );
 }
+
+/// A FIFO would block `validate` until a writer came, `/dev/zero` never ends: both are refused
+/// before they are opened, naming the file.
+#[cfg(unix)]
+#[test]
+fn validate_refuses_a_fifo_or_dev_zero_as_replay_file_at_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fifo = dir.path().join("events.ndjson");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+    for (file, kind) in [
+        ("events.ndjson", "a FIFO (named pipe)"),
+        ("/dev/zero", "a device"),
+    ] {
+        let path = write(
+            dir.path(),
+            "s.toml",
+            &format!(
+                "[records]\npayload = {{ file = \"{file}\", key = \"k\" }}\n[[phase]]\nduration = \"1s\"\nrate = 1\n"
+            ),
+        );
+        kbench()
+            .arg("validate")
+            .arg(&path)
+            .timeout(std::time::Duration::from_secs(30))
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains(format!(
+                "s.toml:2:11: `records.payload`: replay file `{}` is {kind}, not a regular file",
+                dir.path().join(file).display()
+            )));
+    }
+}
+
+/// Validation reads the replay records the phases will send and no more: line 30 is bad, and
+/// a scenario sending 20 records is valid, one sending 30 is not (naming the line).
+#[test]
+fn validate_reads_only_the_replay_records_the_scenario_needs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut lines: String = (1..30).map(|i| format!("{{\"k\": \"u{i}\"}}\n")).collect();
+    lines.push_str("{\"k\": oops}\n");
+    std::fs::write(dir.path().join("e.ndjson"), lines).expect("write");
+    let scenario = |rate: u32| {
+        format!(
+            "[records]\npayload = {{ file = \"e.ndjson\", key = \"k\" }}\n[[phase]]\nduration = \"1s\"\nrate = {rate}\n"
+        )
+    };
+    let twenty = write(dir.path(), "twenty.toml", &scenario(20));
+    kbench().arg("validate").arg(&twenty).assert().success();
+    let thirty = write(dir.path(), "thirty.toml", &scenario(30));
+    kbench()
+        .arg("validate")
+        .arg(&thirty)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("e.ndjson:30: not valid JSON"));
+    // --rate asks for more than was checked: the run checks them before it starts
+    kbench()
+        .args(["run", "--quiet", "--rate", "30"])
+        .arg(&twenty)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("e.ndjson:30: not valid JSON"));
+}

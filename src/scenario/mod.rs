@@ -400,8 +400,9 @@ impl Scenario {
         })
     }
 
-    /// A replay with `loop = false` must have a record for everything the phases offer (checked
-    /// again after `--rate` and `--duration` change the phases).
+    /// A replay must have a checked record for everything the phases offer, and with
+    /// `loop = false` that many (checked again after `--rate` and `--duration` change the
+    /// phases; see [`replay_covers_phases`]).
     pub fn check_replay_length(&self) -> Result<(), String> {
         replay_covers_phases(&self.records.payload, &self.phase)
     }
@@ -412,28 +413,33 @@ impl Scenario {
     }
 }
 
-/// Whether a `loop = false` replay has a record for everything `phases` offer.
+/// Whether a replay has a checked record for everything `phases` offer: reads and checks the
+/// file as far as they need (to its end when a phase runs at `rate = "max"`, which may send any
+/// number), so every record a run sends is checked before it; with `loop = false` the file
+/// must have that many.
 pub fn replay_covers_phases(payload: &Payload, phases: &[Phase]) -> Result<(), String> {
-    if let Payload::Replay {
-        records,
-        looped: false,
-        ..
+    let Payload::Replay {
+        records, looped, ..
     } = payload
-    {
-        if let Some(i) = phases.iter().position(|p| p.rate.is_max()) {
-            return Err(format!(
-                "phase[{}] runs at rate = \"max\", which offers as many records as it can make, but the replay file has {} and `loop = false`; set loop = true or give the phase a rate",
-                i + 1,
-                records.len()
-            ));
-        }
-        let offered: u64 = phases.iter().map(Phase::planned).sum();
-        if offered > records.len() as u64 {
-            return Err(format!(
-                "the phases offer {offered} records but the replay file has {} and `loop = false`; set loop = true or shorten the phases",
-                records.len()
-            ));
-        }
+    else {
+        return Ok(());
+    };
+    let closed_loop = phases.iter().position(|p| p.rate.is_max());
+    if let (Some(i), false) = (closed_loop, looped) {
+        return Err(format!(
+            "phase[{}] runs at rate = \"max\", which offers as many records as it can make, but `loop = false` sends the replay file's records once; set loop = true or give the phase a rate",
+            i + 1
+        ));
+    }
+    let offered: u64 = match closed_loop {
+        Some(_) => u64::MAX,
+        None => phases.iter().map(Phase::planned).sum(),
+    };
+    let has = records.ensure(offered)?;
+    if !looped && offered > has {
+        return Err(format!(
+            "the phases offer {offered} records but the replay file has {has} and `loop = false`; set loop = true or shorten the phases"
+        ));
     }
     Ok(())
 }

@@ -1,8 +1,9 @@
 //! What a scenario says fills each record after its stamp: random bytes, a JSON template or a
 //! replay file, parsed and checked from `payload = ...`.
 //!
-//! A template is checked by rendering a few hundred seeded samples of it; a replay file is read
-//! whole. The workload makes the records (`workload::Generator`).
+//! A template is checked by rendering a few hundred seeded samples of it; a replay file is
+//! streamed, as far as the phases will read it (`scenario::replay`). The workload makes the
+//! records (`workload::Generator`).
 
 use super::limits::{JSON_STAMP_LEN, MAX_PARTITION_KEY_CHARS, MAX_RECORD_BYTES};
 use super::replay::Replay;
@@ -36,7 +37,7 @@ pub enum Payload {
         key: String,
         /// `loop`: whether the run starts the file again after its last record.
         looped: bool,
-        /// The file's records, read when the scenario is checked.
+        /// The open file, checked as far as the phases read it.
         records: Arc<Replay>,
     },
 }
@@ -101,7 +102,7 @@ impl Payload {
                     Some(l) => l.as_bool().ok_or("`loop` must be true or false")?,
                 };
                 let path = if file.is_absolute() { file.clone() } else { base.join(&file) };
-                let records = Replay::load(&path, &key)?;
+                let records = Replay::open(&path, &key)?;
                 Ok(Payload::Replay { file, key, looped, records: Arc::new(records) })
             }
             _ => Err("expected \"random\", { template = \"...\", key = \"field\" } or { file = \"events.ndjson\", key = \"field\" }".into()),

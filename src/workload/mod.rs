@@ -43,6 +43,8 @@ pub struct Generator {
     shards: Arc<ShardMap>,
     /// Whether a template record without its key field has been reported already.
     warned_key_field: bool,
+    /// Streams the replay file's records, for a replay payload.
+    replay: Option<replay::Cursor>,
     /// The shard of each key slot (see [`crate::scenario::keys::KeyDist::slots`]) once hashed,
     /// so a fixed key set costs one MD5 per key rather than one per record; empty when the
     /// keys are made per record or there are more than [`MEMO_MAX_KEYS`].
@@ -62,7 +64,12 @@ impl Generator {
         producer_id: u32,
         shards: Arc<ShardMap>,
     ) -> Generator {
+        let replay = match &records.payload {
+            Payload::Replay { records, .. } => Some(replay::Cursor::new(records.clone())),
+            _ => None,
+        };
         Generator {
+            replay,
             rng: SmallRng::seed_from_u64(seed),
             run_id,
             producer_id,
@@ -117,10 +124,12 @@ impl Generator {
                 }
                 stamp.prefix_json(&json, &mut data);
             }
-            Payload::Replay { records, .. } => {
-                let (k, json) = records.get(seq);
-                key.push_str(k);
-                stamp.prefix_json(json, &mut data);
+            Payload::Replay { .. } => {
+                if let Some(cursor) = &mut self.replay {
+                    let (k, json) = cursor.get(seq);
+                    key.push_str(k);
+                    stamp.prefix_json(json, &mut data);
+                }
             }
         }
         let (explicit_hash_key, shard) =

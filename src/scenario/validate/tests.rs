@@ -211,7 +211,7 @@ fn a_bad_replay_line_is_named_with_its_file_and_line() {
     )
     .expect("write");
     let file = dir.path().join("s.toml");
-    let text = "[records]\npayload = { file = \"e.ndjson\", key = \"k\" }\n[[phase]]\nduration = \"1s\"\nrate = 1\n";
+    let text = "[records]\npayload = { file = \"e.ndjson\", key = \"k\" }\n[[phase]]\nduration = \"1s\"\nrate = 2\n";
     let found = match parse(text, &file.display().to_string(), "s") {
         Err(ScenarioError::Invalid { issues, .. }) => issues,
         other => panic!("{other:?}"),
@@ -224,7 +224,7 @@ fn a_bad_replay_line_is_named_with_its_file_and_line() {
     std::fs::write(dir.path().join("e.ndjson"), "{\"k\": \"a\"}\n").expect("write");
     let once = text
         .replace("key = \"k\" }", "key = \"k\", loop = false }")
-        .replace("rate = 1", "rate = 5");
+        .replace("rate = 2", "rate = 5");
     let found = match parse(&once, &file.display().to_string(), "s") {
         Err(ScenarioError::Invalid { issues, .. }) => issues,
         other => panic!("{other:?}"),
