@@ -63,8 +63,12 @@ pub enum Command {
         port: u16,
         /// Serve the null endpoint instead: PutRecord and PutRecords acknowledged without storing
         /// (measures the client alone; runs against it need `[consumer] enabled = false`).
-        #[arg(long, conflicts_with_all = ["no_limits", "max_retained"])]
+        #[arg(long, conflicts_with_all = ["no_limits", "max_retained", "state_dir"])]
         null: bool,
+        /// Keep the streams and records in DIR (a write-ahead log and snapshots), so that the
+        /// endpoint restarted with the same DIR, even after a kill, carries on where it was.
+        #[arg(long, value_name = "DIR")]
+        state_dir: Option<PathBuf>,
         #[command(flatten)]
         embedded: EmbeddedArgs,
     },
@@ -359,14 +363,14 @@ async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Serve {
             port,
             null,
+            state_dir,
             embedded,
         } => {
-            let ctrl_c = async {
-                tokio::signal::ctrl_c()
-                    .await
-                    .context("cannot listen for Ctrl-C")
+            let options = EmbeddedOptions {
+                state_dir,
+                ..embedded.options()
             };
-            crate::endpoint::serve::serve(port, null, &embedded.options(), ctrl_c).await
+            crate::endpoint::serve::serve(port, null, &options, stop_signal()).await
         }
         Command::Run(args) => crate::run::command::execute(&args.command(), cancel_on_ctrl_c).await,
         Command::Compare(args) => {
@@ -443,6 +447,23 @@ fn cancel_on_ctrl_c() -> CancellationToken {
         }
     });
     cancel
+}
+
+/// Completes on the first SIGINT (Ctrl-C) or SIGTERM: how `kbench serve` is stopped.
+async fn stop_signal() -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r.context("cannot listen for Ctrl-C"),
+            _ = term.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::signal::ctrl_c()
+        .await
+        .context("cannot listen for Ctrl-C")
 }
 
 /// How long "stop now" may take to write the report before the process exits regardless.

@@ -13,7 +13,7 @@ mod server;
 
 use anyhow::Context;
 use axum::Router;
-use ferrokinesis::store::{Store, StoreOptions};
+use ferrokinesis::store::{DurableStateOptions, Store, StoreOptions};
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -31,6 +31,9 @@ pub struct EmbeddedOptions {
     /// UpdateShardCount UPDATING). Real Kinesis takes seconds to minutes; kbench's own runs
     /// wait for ACTIVE either way.
     pub lifecycle_delay: Duration,
+    /// Where the endpoint keeps its state (a write-ahead log and snapshots) so a restart
+    /// resumes it; None: in memory only.
+    pub state_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for EmbeddedOptions {
@@ -39,9 +42,14 @@ impl Default for EmbeddedOptions {
             enforce_limits: true,
             max_retained_bytes: DEFAULT_MAX_RETAINED_BYTES,
             lifecycle_delay: Duration::from_millis(50),
+            state_dir: None,
         }
     }
 }
+
+/// How often a durable endpoint (`--state-dir`) snapshots its state; between snapshots its
+/// write-ahead log has every change.
+const SNAPSHOT_INTERVAL_S: u64 = 10;
 
 /// Default retained-bytes cap: 4 GiB, about 70 minutes of one shard at its full write limit.
 pub const DEFAULT_MAX_RETAINED_BYTES: u64 = 4 << 30;
@@ -85,6 +93,11 @@ impl Embedded {
             create_stream_ms: options.lifecycle_delay.as_millis() as u64,
             delete_stream_ms: options.lifecycle_delay.as_millis() as u64,
             update_stream_ms: options.lifecycle_delay.as_millis() as u64,
+            durable: options.state_dir.clone().map(|dir| DurableStateOptions {
+                state_dir: dir,
+                snapshot_interval_secs: SNAPSHOT_INTERVAL_S,
+                max_retained_bytes: Some(options.max_retained_bytes),
+            }),
             ..StoreOptions::default()
         };
         let (app, store) = ferrokinesis::create_app(store_options);
