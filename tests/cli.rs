@@ -1363,3 +1363,65 @@ fn the_build_and_the_tests_share_one_feature_set() {
         differ.join("\n")
     );
 }
+
+/// `name = "../../../escaped"` wrote the report outside --out, `"a/b\nc"` made a folder with a
+/// line break in its name, and a 300-byte name passed `validate` and failed at run time.
+#[test]
+fn a_scenario_name_cannot_escape_the_out_folder() {
+    rejects(
+        &GOOD.replace("name = \"cli\"", "name = \"../../../escaped\""),
+        1,
+        "name",
+        "may hold no path separator",
+    );
+    rejects(
+        &GOOD.replace("name = \"cli\"", "name = \"a/b\\nc\""),
+        1,
+        "name",
+        "\"a/b\\nc\" holds the path separator `/`",
+    );
+    rejects(
+        &GOOD.replace("name = \"cli\"", "name = \"tab\\there\""),
+        1,
+        "name",
+        "the control character \\t",
+    );
+    rejects(
+        &GOOD.replace("name = \"cli\"", "name = \"..\""),
+        1,
+        "name",
+        "may not point to its parent",
+    );
+    rejects(
+        &GOOD.replace("name = \"cli\"", &format!("name = \"{}\"", "n".repeat(300))),
+        1,
+        "name",
+        "the name is 300 bytes long; it names the report directory, so use at most 100 bytes",
+    );
+    // a name that is a fine folder but not a stream name, with no stream given
+    rejects(
+        &GOOD.replace("name = \"cli\"", "name = \"my test\""),
+        1,
+        "name",
+        "set `stream` under [target]",
+    );
+    // and `run` stops before writing anything anywhere
+    let dir = tempfile::tempdir().expect("tempdir");
+    let inner = dir.path().join("a").join("b");
+    std::fs::create_dir_all(&inner).expect("mkdir");
+    let bad = write(
+        &inner,
+        "escape.toml",
+        &GOOD.replace("name = \"cli\"", "name = \"../../escaped\""),
+    );
+    kbench()
+        .args(["run", "--quiet", "--out"])
+        .arg(inner.join("results"))
+        .arg(&bad)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("`name`"))
+        .stderr(predicate::str::contains("panicked").not());
+    assert!(!inner.join("results").exists());
+    assert!(!dir.path().join("a").join("escaped").exists());
+}

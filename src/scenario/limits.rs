@@ -40,3 +40,12 @@ pub const PUT_PAYLOAD_UNIT_BYTES: u64 = 25 * 1024;
 pub const STAMP_LEN: usize = 28;
 /// Bytes the stamp takes at the start of a JSON record: `{"_kbench":"<56 hex digits>",`.
 pub const JSON_STAMP_LEN: usize = 70;
+
+/// Longest scenario name, in bytes (a sanity bound, not a service limit): the name starts the
+/// report directory `<name>-<UTC time>` (a sweep's steps add `-<N>shards-<R>rps`), which must
+/// stay under the 255 bytes file systems allow a folder name, and the default stream
+/// `kbench-<name>` (a sweep adds `-<N>shards`) under Kinesis' 128 characters.
+pub const MAX_NAME_BYTES: usize = 100;
+/// Most phases a scenario may have (a sanity bound, not a service limit): a phase keeps its own
+/// statistics for the run and a row in every report, and a day at one-minute steps is 1,440.
+pub const MAX_PHASES: usize = 10_000;

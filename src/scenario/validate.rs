@@ -13,7 +13,7 @@ use super::*;
 use position::{key_at, line_col};
 use std::ops::Range;
 use std::path::Path;
-pub use values::check_stream_name;
+pub use values::{check_folder_name, check_scenario_name, check_stream_name};
 use values::{in_range, parse_apis, parse_rate, size_value};
 
 /// One problem in a scenario file.
@@ -221,13 +221,17 @@ impl Validator<'_> {
     }
 
     fn scenario(&mut self, raw: RawScenario, default_name: &str) -> Scenario {
-        let name = self.get(&raw.name, "name", default_name.to_string(), |n| {
-            if n.trim().is_empty() {
-                Err("the name is empty; give the scenario a short name such as \"burst\"".into())
-            } else {
-                Ok(n.clone())
+        let name = match &raw.name {
+            Some(_) => self.get(&raw.name, "name", default_name.to_string(), |n| {
+                check_scenario_name(n).map(|_| n.clone())
+            }),
+            None => {
+                if let Err(e) = check_scenario_name(default_name) {
+                    self.push(0..0, Some("name"), format!("the scenario has no `name`, so it would be named after its file, and {e}; add e.g. name = \"burst\""));
+                }
+                default_name.to_string()
             }
-        });
+        };
         let seed = self.get(&raw.seed, "seed", 1, |&s| {
             u64::try_from(s).map_err(|_| format!("{s} is negative; use a seed of 0 or more"))
         });
@@ -240,6 +244,13 @@ impl Validator<'_> {
         let stream = self.get(&t.stream, "target.stream", format!("kbench-{name}"), |s| {
             check_stream_name(s).map(|_| s.clone())
         });
+        if t.stream.is_none()
+            && check_scenario_name(&name).is_ok()
+            && let Err(e) = check_stream_name(&stream)
+        {
+            let span = raw.name.as_ref().map_or(0..0, |n| n.span());
+            self.push(span, Some("name"), format!("the stream defaults to `kbench-<name>`, and {e}; set `stream` under [target], or give the scenario a name of letters, digits, `_`, `.` and `-`"));
+        }
         let shards = self.get(&t.shards, "target.shards", 1, |&n| {
             if (1..=MAX_SHARDS as i64).contains(&n) {
                 Ok(n as u32)

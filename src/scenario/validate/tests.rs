@@ -451,3 +451,49 @@ fn sizes_in_decimal_units_are_accepted_with_a_note_naming_file_line_and_key() {
     let (_, notes) = parse_with_notes(GOOD, "s.toml", "s").expect("valid");
     assert!(notes.is_empty(), "{notes:?}");
 }
+
+#[test]
+fn a_scenario_name_cannot_escape_the_out_folder() {
+    let named = |name: &str| GOOD.replace("name = \"t\"", &format!("name = {name:?}"));
+    for (name, hint) in [
+        ("../../../escaped", "the path separator `/`"),
+        ("a\\b", "the path separator `\\`"),
+        ("a/b\nc", "the path separator `/`"),
+        ("b\nc", "the control character \\n"),
+        ("..", "may not point to its parent"),
+        ("  ", "the name is empty"),
+    ] {
+        let found = issues(&named(name));
+        assert_eq!(found.len(), 1, "{name:?}: {found:?}");
+        assert_eq!((found[0].key.as_str(), found[0].line), ("name", 2));
+        assert!(
+            found[0].message.contains(hint),
+            "{name:?}: {}",
+            found[0].message
+        );
+    }
+    let long = issues(&named(&"é".repeat(51)));
+    assert!(long[0].message.contains("102 bytes long"), "{long:?}");
+    assert!(parse(&named(&"n".repeat(100)), "s.toml", "s").is_ok());
+    // the name from the file's name is checked too
+    let unnamed = GOOD.replace("name = \"t\"\n", "");
+    let found = match parse(&unnamed, "a\nb.toml", "a\nb") {
+        Err(ScenarioError::Invalid { issues, .. }) => issues,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(found[0].key, "name");
+    assert!(
+        found[0].message.contains("named after its file"),
+        "{found:?}"
+    );
+    // the default stream `kbench-<name>` must be a stream name; a given stream need not follow
+    let spaced = issues(&named("my test"));
+    assert!(
+        spaced[0]
+            .message
+            .contains("`kbench-my test` is not a valid stream name"),
+        "{spaced:?}"
+    );
+    let with_stream = named("my test").replace("shards = 2", "shards = 2\nstream = \"s\"");
+    assert!(parse(&with_stream, "s.toml", "s").is_ok());
+}

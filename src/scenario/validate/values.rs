@@ -1,7 +1,7 @@
 //! Readers for scenario values that need more than serde: rates and ramps, API lists, sizes,
 //! bounded integers and stream names, each with the message that says how to fix it.
 
-use crate::scenario::limits::MAX_RATE;
+use crate::scenario::limits::{MAX_NAME_BYTES, MAX_RATE};
 use crate::scenario::units::parse_size;
 use crate::scenario::{Api, Rate, check_table_keys, quoted_list};
 
@@ -118,5 +118,47 @@ pub fn check_stream_name(s: &str) -> Result<(), String> {
         Err(format!(
             "`{s}` is not a valid stream name: use 1-128 letters, digits, `_`, `.` or `-`"
         ))
+    }
+}
+
+/// Scenario names: they name the report directory `<name>-<UTC time>` under `--out`, so a name
+/// is one folder name: not empty, at most [`MAX_NAME_BYTES`] bytes and [`check_folder_name`].
+pub fn check_scenario_name(name: &str) -> Result<(), String> {
+    if name.trim().is_empty() {
+        Err(format!("the name is empty; {NAME_FIX}"))
+    } else if name.len() > MAX_NAME_BYTES {
+        Err(format!(
+            "the name is {} bytes long; it names the report directory, so use at most {MAX_NAME_BYTES} bytes",
+            name.len()
+        ))
+    } else {
+        check_folder_name(name)
+    }
+}
+
+const NAME_FIX: &str =
+    "give the scenario a short name such as \"burst\" (letters, digits, `-`, `_` and `.` are safe)";
+
+/// What a name that becomes a folder under `--out` may not hold: a path separator (`/`, `\`),
+/// `..` or a control character (line breaks, tabs).
+pub fn check_folder_name(name: &str) -> Result<(), String> {
+    let shown = name.escape_debug();
+    if let Some(c) = name
+        .chars()
+        .find(|&c| c == '/' || c == '\\' || c.is_control())
+    {
+        let what = match c {
+            '/' | '\\' => format!("the path separator `{c}`"),
+            c => format!("the control character {}", c.escape_debug()),
+        };
+        Err(format!(
+            "\"{shown}\" holds {what}: the name becomes a folder under --out and may hold no path separator or control character; {NAME_FIX}"
+        ))
+    } else if name.contains("..") {
+        Err(format!(
+            "\"{shown}\" holds `..`: the name becomes a folder under --out and may not point to its parent; {NAME_FIX}"
+        ))
+    } else {
+        Ok(())
     }
 }
