@@ -3,18 +3,21 @@
 //! Every check runs before any network I/O. All problems in a file are reported together, each
 //! saying what is wrong and how to fix it.
 
+mod phases;
 mod position;
 mod values;
 
 use super::limits::*;
-use super::model::{RawPhase, RawScenario, S};
+use super::model::{RawScenario, S};
 use super::units::{decimal_size_note, parse_duration};
 use super::*;
 use position::{key_at, line_col};
 use std::ops::Range;
 use std::path::Path;
-pub use values::{check_folder_name, check_scenario_name, check_stream_name};
-use values::{in_range, parse_apis, parse_rate, size_value};
+pub use values::{
+    check_folder_name, check_rate, check_scenario_name, check_stream_name, show_number,
+};
+use values::{in_range, parse_apis, size_value};
 
 /// One problem in a scenario file.
 #[derive(Debug, Clone, PartialEq)]
@@ -619,78 +622,6 @@ impl Validator<'_> {
             slo,
             report: Report { interval },
         }
-    }
-
-    fn phases(&mut self, raw: &[S<RawPhase>]) -> Vec<Phase> {
-        if raw.is_empty() {
-            self.push(0..0, Some("phase"), "the scenario has no phases; add at least one [[phase]] table with a duration and a rate, e.g.\n  [[phase]]\n  duration = \"10s\"\n  rate = 1000");
-            return Vec::new();
-        }
-        let mut phases = Vec::new();
-        for (i, sp) in raw.iter().enumerate() {
-            let p = sp.get_ref();
-            let key = |k: &str| format!("phase[{}].{k}", i + 1);
-            let name = p
-                .name
-                .as_ref()
-                .map(|n| n.get_ref().clone())
-                .unwrap_or_else(|| format!("phase-{}", i + 1));
-            // reports name phases: the summary adds `total`, the time series `drain`
-            let span = p.name.as_ref().map_or(sp.span(), |n| n.span());
-            if name == "total" || name == "drain" {
-                self.push(
-                    span,
-                    Some(&key("name")),
-                    format!("`{name}` is reserved for the report; call the phase something else"),
-                );
-            } else if phases.iter().any(|q: &Phase| q.name == name) {
-                self.push(
-                    span,
-                    Some(&key("name")),
-                    format!("another phase is already called `{name}`; phase names must be unique, as reports and comparisons go by them"),
-                );
-            }
-            let duration = match &p.duration {
-                None => {
-                    self.push(
-                        sp.span(),
-                        Some(&key("duration")),
-                        "the phase has no duration; add e.g. duration = \"10s\"",
-                    );
-                    Duration::ZERO
-                }
-                Some(d) => self.get(&Some(d.clone()), &key("duration"), Duration::ZERO, |s| {
-                    let d = parse_duration(s)?;
-                    if d.is_zero() {
-                        Err("a phase must last longer than 0s".into())
-                    } else {
-                        Ok(d)
-                    }
-                }),
-            };
-            let rate = match &p.rate {
-                None => {
-                    self.push(sp.span(), Some(&key("rate")), "the phase has no rate; add e.g. rate = 1000 (records per second) or rate = { from = 100, to = 1000 }");
-                    Rate { from: 1.0, to: 1.0 }
-                }
-                Some(r) => self.get(
-                    &Some(r.clone()),
-                    &key("rate"),
-                    Rate { from: 1.0, to: 1.0 },
-                    parse_rate,
-                ),
-            };
-            phases.push(Phase {
-                name,
-                duration,
-                rate,
-                measure: p.measure.unwrap_or(true),
-            });
-        }
-        if phases.iter().all(|p| !p.measure) {
-            self.push(raw[0].span(), Some("phase[1].measure"), "every phase has measure = false, so nothing would be measured; measure at least one phase");
-        }
-        phases
     }
 }
 

@@ -497,3 +497,52 @@ fn a_scenario_name_cannot_escape_the_out_folder() {
     let with_stream = named("my test").replace("shards = 2", "shards = 2\nstream = \"s\"");
     assert!(parse(&with_stream, "s.toml", "s").is_ok());
 }
+
+/// 20,000 phases peaked at 4.9 GB: a scenario has at most 10,000, and a phase that offers no
+/// record is said, not silently skipped.
+#[test]
+fn phases_are_bounded_and_a_phase_below_one_record_is_reported() {
+    let many = "[[phase]]\nduration = \"1s\"\nrate = 10\n".repeat(10_001);
+    let i = &issues(&many)[0];
+    assert_eq!(i.key, "phase[10001]");
+    assert!(
+        i.message.contains("kbench runs at most 10000"),
+        "{}",
+        i.message
+    );
+    let long = "[[phase]]\nduration = \"30days\"\nrate = 10\n".repeat(2);
+    let i = &issues(&long)[0];
+    assert!(
+        i.message.contains("a run lasts at most 30 days"),
+        "{}",
+        i.message
+    );
+
+    let one_silent = GOOD.replace(
+        "duration = \"2s\"\nrate = 100",
+        "duration = \"2ms\"\nrate = 100",
+    );
+    let (_, notes) = parse_with_notes(&one_silent, "s.toml", "s").expect("valid");
+    assert_eq!(
+        notes,
+        vec![
+            "s.toml:13:1: `phase[1]`: phase `warm` offers no record: 2ms at 100 records/s makes 0.2 of a record, which rounds to none; lengthen it or raise its rate"
+        ]
+    );
+    let none = "[[phase]]\nduration = \"1s\"\nrate = 0.4\n";
+    let i = &issues(none)[0];
+    assert_eq!(i.key, "phase");
+    assert!(
+        i.message.contains("the run would send nothing"),
+        "{}",
+        i.message
+    );
+    // a closed loop offers what it makes: no note
+    let max = "[[phase]]\nduration = \"1ms\"\nrate = \"max\"\n";
+    assert!(
+        parse_with_notes(max, "s.toml", "s")
+            .expect("valid")
+            .1
+            .is_empty()
+    );
+}

@@ -25,17 +25,7 @@ pub(super) fn parse_rate(v: &toml::Value) -> Result<Rate, String> {
                 ));
             }
         };
-        if r > MAX_RATE {
-            Err(format!(
-                "{what} is {r}; kbench offers at most {MAX_RATE} records per second"
-            ))
-        } else if r > 0.0 && r.is_finite() {
-            Ok(r)
-        } else {
-            Err(format!(
-                "{what} is {r}; rates must be greater than 0 records per second"
-            ))
-        }
+        check_rate(r, what)
     };
     match v {
         toml::Value::Table(t) => {
@@ -53,6 +43,33 @@ pub(super) fn parse_rate(v: &toml::Value) -> Result<Rate, String> {
             Ok(Rate { from, to })
         }
         other => positive(other, "the rate").map(|r| Rate { from: r, to: r }),
+    }
+}
+
+/// A rate of records per second, from a file's `rate` or the `--rate` flag (`what` names it):
+/// greater than 0 and at most [`MAX_RATE`].
+pub fn check_rate(r: f64, what: &str) -> Result<f64, String> {
+    if r > MAX_RATE {
+        Err(format!(
+            "{what} is {}; kbench offers at most {MAX_RATE} records per second",
+            show_number(r)
+        ))
+    } else if r > 0.0 && r.is_finite() {
+        Ok(r)
+    } else {
+        Err(format!(
+            "{what} is {}; rates must be greater than 0 records per second",
+            show_number(r)
+        ))
+    }
+}
+
+/// A number as written, in scientific notation when plain digits would run long (1e308).
+pub fn show_number(v: f64) -> String {
+    if v != 0.0 && v.is_finite() && !(1e-4..1e15).contains(&v.abs()) {
+        format!("{v:e}")
+    } else {
+        format!("{v}")
     }
 }
 
