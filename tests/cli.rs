@@ -1458,7 +1458,9 @@ fn the_rate_flag_cannot_bypass_the_rate_limit() {
     ));
     run(&["--seed", "18446744073709551615"])
         .stderr(predicate::str::contains("--seed"))
-        .stderr(predicate::str::contains("as `seed` in a scenario file takes"));
+        .stderr(predicate::str::contains(
+            "as `seed` in a scenario file takes",
+        ));
     run(&["--shards", "10001"]).stderr(predicate::str::contains("from 1 to 10000"));
     assert!(!dir.path().join("results").exists(), "nothing ran");
 }

@@ -14,10 +14,10 @@ use super::*;
 use position::{key_at, line_col};
 use std::ops::Range;
 use std::path::Path;
+use values::{check_duration, in_range, parse_apis, size_value};
 pub use values::{
     check_folder_name, check_rate, check_scenario_name, check_stream_name, show_number,
 };
-use values::{in_range, parse_apis, size_value};
 
 /// One problem in a scenario file.
 #[derive(Debug, Clone, PartialEq)]
@@ -219,8 +219,15 @@ impl Validator<'_> {
         }
     }
 
-    fn duration(&mut self, value: &Option<S<String>>, key: &str, default: Duration) -> Duration {
-        self.get(value, key, default, |s| parse_duration(s))
+    /// A duration within `bound`, the error naming the bound and its reason.
+    fn duration(
+        &mut self,
+        value: &Option<S<String>>,
+        key: &str,
+        default: Duration,
+        bound: &DurationBound,
+    ) -> Duration {
+        self.get(value, key, default, |s| check_duration(s, key, bound))
     }
 
     fn scenario(&mut self, raw: RawScenario, default_name: &str) -> Scenario {
@@ -307,7 +314,12 @@ impl Validator<'_> {
             }
         });
         self.note_decimal_sizes(&p.batch_max_bytes, "producer.batch_max_bytes");
-        let linger = self.duration(&p.linger, "producer.linger", Duration::from_millis(20));
+        let linger = self.duration(
+            &p.linger,
+            "producer.linger",
+            Duration::from_millis(20),
+            &LINGER,
+        );
         let arrival = self.get(
             &p.arrival,
             "producer.arrival",
@@ -326,12 +338,17 @@ impl Validator<'_> {
         });
         let backoff_raw = p.backoff.as_ref();
         let base = backoff_raw.map_or(Duration::from_millis(50), |b| {
-            self.duration(&b.base, "producer.backoff.base", Duration::from_millis(50))
+            self.duration(
+                &b.base,
+                "producer.backoff.base",
+                Duration::from_millis(50),
+                &BACKOFF,
+            )
         });
         // with no `max`, the cap is 2s or the base if that is longer
         let default_max = base.max(Duration::from_secs(2));
         let max = backoff_raw.map_or(default_max, |b| {
-            self.duration(&b.max, "producer.backoff.max", default_max)
+            self.duration(&b.max, "producer.backoff.max", default_max, &BACKOFF)
         });
         if base > max
             && let Some(m) = backoff_raw.and_then(|b| b.max.as_ref())
@@ -346,16 +363,8 @@ impl Validator<'_> {
             &p.request_timeout,
             "producer.request_timeout",
             Duration::from_secs(10),
+            &REQUEST_TIMEOUT,
         );
-        if (request_timeout.is_zero() || request_timeout > MAX_REQUEST_TIMEOUT)
-            && let Some(s) = &p.request_timeout
-        {
-            self.push(
-                s.span(),
-                Some("producer.request_timeout"),
-                "use a timeout longer than 0s and at most 2m, e.g. \"10s\"",
-            );
-        }
 
         let aggregated = apis.contains(&Api::PutRecordsAggregated);
         let aggregation = match &p.aggregation {
@@ -512,18 +521,22 @@ impl Validator<'_> {
                 )),
             }
         });
-        let drain = self.duration(&c.drain, "consumer.drain", Duration::from_secs(30));
-        let min_poll = Duration::from_millis(1000 / GET_RECORDS_CALLS_PER_SEC as u64);
-        let poll_interval = self.get(&c.poll_interval, "consumer.poll_interval", min_poll, |s| {
-            let d = parse_duration(s)?;
-            if d < min_poll {
-                Err(format!(
-                    "{s} would exceed GetRecords' 5 calls per second per shard; use 200ms or more"
-                ))
-            } else {
-                Ok(d)
-            }
-        });
+        let drain = self.duration(&c.drain, "consumer.drain", Duration::from_secs(30), &DRAIN);
+        let poll_interval = self.get(
+            &c.poll_interval,
+            "consumer.poll_interval",
+            POLL_INTERVAL.min,
+            |s| {
+                let d = parse_duration(s)?;
+                if d < POLL_INTERVAL.min {
+                    Err(format!(
+                        "{s} would exceed GetRecords' 5 calls per second per shard; use 200ms or more"
+                    ))
+                } else {
+                    check_duration(s, "consumer.poll_interval", &POLL_INTERVAL)
+                }
+            },
+        );
         let consumer = Consumer {
             enabled: c.enabled.unwrap_or(true),
             kind: "polling",
@@ -544,10 +557,10 @@ impl Validator<'_> {
         };
         let slo = Slo {
             put_p99: self.get(&s.put_p99, "slo.put_p99", None, |d| {
-                parse_duration(d).map(Some)
+                check_duration(d, "slo.put_p99", &LATENCY_SLO).map(Some)
             }),
             e2e_p99: self.get(&s.e2e_p99, "slo.e2e_p99", None, |d| {
-                parse_duration(d).map(Some)
+                check_duration(d, "slo.e2e_p99", &LATENCY_SLO).map(Some)
             }),
             max_throttled_pct: self.get(
                 &s.max_throttled_pct,
@@ -578,20 +591,11 @@ impl Validator<'_> {
             }
         }
 
-        let interval = self.get(
+        let interval = self.duration(
             &raw.report.interval,
             "report.interval",
             Duration::from_secs(1),
-            |s| {
-                let d = parse_duration(s)?;
-                if d < Duration::from_millis(100) {
-                    Err(format!(
-                        "{s} is too short; report intervals are 100ms or more"
-                    ))
-                } else {
-                    Ok(d)
-                }
-            },
+            &REPORT_INTERVAL,
         );
 
         Scenario {

@@ -546,3 +546,82 @@ fn phases_are_bounded_and_a_phase_below_one_record_is_reported() {
             .is_empty()
     );
 }
+
+/// `backoff = { base = "30d" }`, `poll_interval = "30d"` and `drain = "30d"` validated: runs that
+/// only Ctrl-C would end. Every duration key has a bound, said with the key and the reason.
+#[test]
+fn durations_that_only_ctrl_c_would_end_are_rejected_with_their_bound() {
+    let with = |table: &str, line: &str| format!("{GOOD}[{table}]\n{line}\n");
+    let one = |text: String| {
+        let mut found = issues(&text);
+        assert_eq!(found.len(), 1, "{found:?}");
+        found.remove(0)
+    };
+    let backoff = one(GOOD.replace("linger = \"10ms\"", "backoff = { base = \"30d\" }"));
+    assert_eq!(backoff.key, "producer.backoff.base");
+    assert_eq!(
+        backoff.message,
+        "`30d` is longer than `producer.backoff.base` takes: use at most 1m (the AWS SDKs cap retry backoff at 20s)"
+    );
+    let cases = [
+        (
+            "consumer",
+            "poll_interval = \"30d\"",
+            "consumer.poll_interval",
+            "use at most 1m (shard iterators expire",
+        ),
+        (
+            "consumer",
+            "drain = \"30d\"",
+            "consumer.drain",
+            "use at most 10m",
+        ),
+        (
+            "report",
+            "interval = \"2h\"",
+            "report.interval",
+            "use at most 1h",
+        ),
+        (
+            "report",
+            "interval = \"10ms\"",
+            "report.interval",
+            "use 100ms to 1h",
+        ),
+    ];
+    for (table, line, key, hint) in cases {
+        let i = one(with(table, line));
+        assert_eq!(i.key, key);
+        assert!(i.message.contains(hint), "{line}: {}", i.message);
+    }
+    for (line, key, hint) in [
+        ("linger = \"1h\"", "producer.linger", "use at most 1m"),
+        (
+            "request_timeout = \"0s\"",
+            "producer.request_timeout",
+            "use 1ms to 2m",
+        ),
+        (
+            "request_timeout = \"3m\"",
+            "producer.request_timeout",
+            "use at most 2m",
+        ),
+        (
+            "backoff = { max = \"2m\" }",
+            "producer.backoff.max",
+            "use at most 1m",
+        ),
+    ] {
+        let i = one(GOOD.replace("linger = \"10ms\"", line));
+        assert_eq!(i.key, key, "{line}");
+        assert!(i.message.contains(hint), "{line}: {}", i.message);
+    }
+    let slo = one(GOOD.replace("put_p99 = \"250ms\"", "put_p99 = \"31d\""));
+    assert_eq!(slo.key, "slo.put_p99");
+    // the bounds themselves are accepted
+    let edge = GOOD.replace(
+        "linger = \"10ms\"",
+        "linger = \"1m\"\nbackoff = { base = \"1m\", max = \"1m\" }\nrequest_timeout = \"2m\"",
+    ) + "[consumer]\ndrain = \"10m\"\npoll_interval = \"1m\"\n[report]\ninterval = \"1h\"\n";
+    parse(&edge, "s.toml", "s").unwrap_or_else(|e| panic!("{e}"));
+}

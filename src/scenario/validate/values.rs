@@ -1,9 +1,11 @@
 //! Readers for scenario values that need more than serde: rates and ramps, API lists, sizes,
 //! bounded integers and stream names, each with the message that says how to fix it.
 
-use crate::scenario::limits::{MAX_NAME_BYTES, MAX_RATE};
+use crate::scenario::limits::{DurationBound, MAX_NAME_BYTES, MAX_RATE};
 use crate::scenario::units::parse_size;
+use crate::scenario::units::{format_duration, parse_duration};
 use crate::scenario::{Api, Rate, check_table_keys, quoted_list};
+use std::time::Duration;
 
 /// A phase's `rate`: records per second, a ramp `{ from, to }` or `"max"`.
 pub(super) fn parse_rate(v: &toml::Value) -> Result<Rate, String> {
@@ -177,5 +179,28 @@ pub fn check_folder_name(name: &str) -> Result<(), String> {
         ))
     } else {
         Ok(())
+    }
+}
+
+/// A duration written for `key`, within `bound`: the error says the bound and why.
+pub(super) fn check_duration(
+    text: &str,
+    key: &str,
+    bound: &DurationBound,
+) -> Result<Duration, String> {
+    let d = parse_duration(text)?;
+    let (min, max) = (format_duration(bound.min), format_duration(bound.max));
+    if d < bound.min {
+        Err(format!(
+            "`{text}` is below what `{key}` takes: use {min} to {max} ({})",
+            bound.why
+        ))
+    } else if d > bound.max {
+        Err(format!(
+            "`{text}` is longer than `{key}` takes: use at most {max} ({})",
+            bound.why
+        ))
+    } else {
+        Ok(d)
     }
 }
