@@ -1368,36 +1368,24 @@ fn the_build_and_the_tests_share_one_feature_set() {
 /// line break in its name, and a 300-byte name passed `validate` and failed at run time.
 #[test]
 fn a_scenario_name_cannot_escape_the_out_folder() {
-    rejects(
-        &GOOD.replace("name = \"cli\"", "name = \"../../../escaped\""),
-        1,
-        "name",
-        "may hold no path separator",
-    );
-    rejects(
-        &GOOD.replace("name = \"cli\"", "name = \"a/b\\nc\""),
-        1,
-        "name",
-        "\"a/b\\nc\" holds the path separator `/`",
-    );
-    rejects(
-        &GOOD.replace("name = \"cli\"", "name = \"tab\\there\""),
-        1,
-        "name",
-        "the control character \\t",
-    );
-    rejects(
-        &GOOD.replace("name = \"cli\"", "name = \"..\""),
-        1,
-        "name",
-        "may not point to its parent",
-    );
-    rejects(
-        &GOOD.replace("name = \"cli\"", &format!("name = \"{}\"", "n".repeat(300))),
-        1,
-        "name",
-        "the name is 300 bytes long; it names the report directory, so use at most 100 bytes",
-    );
+    let long = format!("\"{}\"", "n".repeat(300));
+    for (name, hint) in [
+        ("\"../../../escaped\"", "may hold no path separator"),
+        ("\"a/b\\nc\"", "\"a/b\\nc\" holds the path separator `/`"),
+        ("\"tab\\there\"", "the control character \\t"),
+        ("\"..\"", "may not point to its parent"),
+        (
+            long.as_str(),
+            "the name is 300 bytes long; it names the report directory, so use at most 100 bytes",
+        ),
+    ] {
+        rejects(
+            &GOOD.replace("name = \"cli\"", &format!("name = {name}")),
+            1,
+            "name",
+            hint,
+        );
+    }
     // a name that is a fine folder but not a stream name, with no stream given
     rejects(
         &GOOD.replace("name = \"cli\"", "name = \"my test\""),

@@ -140,8 +140,7 @@ impl Latency {
         let Some(hist) = self.recorded() else {
             return Vec::new();
         };
-        let spectrum = hist
-            .iter_quantiles(1)
+        hist.iter_quantiles(1)
             .map(|v| {
                 (
                     v.quantile_iterated_to() * 100.0,
@@ -149,8 +148,7 @@ impl Latency {
                     v.count_since_last_iteration(),
                 )
             })
-            .collect();
-        spectrum
+            .collect()
     }
 }
 

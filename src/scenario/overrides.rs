@@ -257,6 +257,23 @@ mod tests {
         flags.apply(scenario(text))
     }
 
+    /// A phase `slow` of `first` at 1 record/s, then 10s at 1,000.
+    fn slow_then_fast(first: &str) -> Scenario {
+        crate::scenario::parse(
+            &format!("[[phase]]\nname = \"slow\"\nduration = \"{first}\"\nrate = 1\n[[phase]]\nduration = \"10s\"\nrate = 1000\n"),
+            "t.toml",
+            "t",
+        )
+        .expect("valid")
+    }
+
+    fn total(d: Duration) -> Overrides {
+        Overrides {
+            duration: Some(d),
+            ..Overrides::default()
+        }
+    }
+
     /// `--rate 1e308` scheduled u64::MAX records and `--rate 1e9x` four trillion: the flag gets
     /// the bounds of a file's `rate`.
     #[test]
@@ -288,16 +305,8 @@ mod tests {
     /// nothing and said nothing.
     #[test]
     fn phases_scaled_below_one_record_are_reported() {
-        let two = crate::scenario::parse(
-            "[[phase]]\nname = \"slow\"\nduration = \"10s\"\nrate = 1\n[[phase]]\nduration = \"10s\"\nrate = 1000\n",
-            "t.toml",
-            "t",
-        )
-        .expect("valid");
-        let flags = Overrides {
-            duration: Some(Duration::from_millis(20)),
-            ..Overrides::default()
-        };
+        let two = slow_then_fast("10s");
+        let flags = total(Duration::from_millis(20));
         assert_eq!(
             flags.warnings(&two),
             vec!["--duration 20ms: phase[1] `slow` offers no record: 10ms at 1 records/s makes 0.01 of a record, which rounds to none; give a longer --duration or a higher --rate".to_string()]
@@ -311,12 +320,9 @@ mod tests {
             10
         );
         // every phase below one record: nothing would be sent, an error
-        let e = Overrides {
-            duration: Some(Duration::from_micros(800)),
-            ..Overrides::default()
-        }
-        .apply(two.clone())
-        .expect_err("nothing to send");
+        let e = total(Duration::from_micros(800))
+            .apply(two.clone())
+            .expect_err("nothing to send");
         assert!(
             e.to_string()
                 .starts_with("--duration 800us: no phase offers a record (400us at 1 records/s"),
@@ -329,18 +335,9 @@ mod tests {
             "{e}"
         );
         // a phase scaled to nothing at all
-        let short_first = crate::scenario::parse(
-            "[[phase]]\nname = \"slow\"\nduration = \"1ms\"\nrate = 1\n[[phase]]\nduration = \"10s\"\nrate = 1000\n",
-            "t.toml",
-            "t",
-        )
-        .expect("valid");
-        let e = Overrides {
-            duration: Some(Duration::from_micros(1)),
-            ..Overrides::default()
-        }
-        .apply(short_first)
-        .expect_err("0s phases");
+        let e = total(Duration::from_micros(1))
+            .apply(slow_then_fast("1ms"))
+            .expect_err("0s phases");
         assert_eq!(
             e.to_string(),
             "--duration 1us: phase[1] `slow` would last 0s; give a longer --duration"
