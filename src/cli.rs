@@ -187,7 +187,7 @@ pub struct TargetArgs {
     #[arg(long, value_parser = parse_stream_arg)]
     pub stream: Option<String>,
     /// Seed for keys, sizes and payloads.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_seed_arg)]
     pub seed: Option<u64>,
 }
 

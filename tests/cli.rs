@@ -1427,3 +1427,92 @@ fn validate_reads_only_the_replay_records_the_scenario_needs() {
         .code(1)
         .stderr(predicate::str::contains("e.ndjson:30: not valid JSON"));
 }
+
+/// `name = "../../../escaped"` wrote the report outside --out, `"a/b\nc"` made a folder with a
+/// line break in its name, and a 300-byte name passed `validate` and failed at run time.
+#[test]
+fn a_scenario_name_cannot_escape_the_out_folder() {
+    let long = format!("\"{}\"", "n".repeat(300));
+    for (name, hint) in [
+        ("\"../../../escaped\"", "may hold no path separator"),
+        ("\"a/b\\nc\"", "\"a/b\\nc\" holds the path separator `/`"),
+        ("\"tab\\there\"", "the control character \\t"),
+        ("\"..\"", "may not point to its parent"),
+        (
+            long.as_str(),
+            "the name is 300 bytes long; it names the report directory, so use at most 100 bytes",
+        ),
+    ] {
+        rejects(
+            &GOOD.replace("name = \"cli\"", &format!("name = {name}")),
+            1,
+            "name",
+            hint,
+        );
+    }
+    // a name that is a fine folder but not a stream name, with no stream given
+    rejects(
+        &GOOD.replace("name = \"cli\"", "name = \"my test\""),
+        1,
+        "name",
+        "set `stream` under [target]",
+    );
+    // and `run` stops before writing anything anywhere
+    let dir = tempfile::tempdir().expect("tempdir");
+    let inner = dir.path().join("a").join("b");
+    std::fs::create_dir_all(&inner).expect("mkdir");
+    let bad = write(
+        &inner,
+        "escape.toml",
+        &GOOD.replace("name = \"cli\"", "name = \"../../escaped\""),
+    );
+    kbench()
+        .args(["run", "--quiet", "--out"])
+        .arg(inner.join("results"))
+        .arg(&bad)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("`name`"))
+        .stderr(predicate::str::contains("panicked").not());
+    assert!(!inner.join("results").exists());
+    assert!(!dir.path().join("a").join("escaped").exists());
+}
+
+/// `--rate 1e308` scheduled 18446744073709551615 records and `--rate 1e9x` four trillion: every
+/// flag that changes the scenario gets the bounds of the file's key, and the error names it.
+#[test]
+fn the_rate_flag_cannot_bypass_the_rate_limit() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write(dir.path(), "ok.toml", GOOD);
+    let run = |flags: &[&str]| {
+        kbench()
+            .args(["run", "--quiet", "--out"])
+            .arg(dir.path().join("results"))
+            .args(flags)
+            .arg(&path)
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains("panicked").not())
+    };
+    run(&["--rate", "1e308"])
+        .stderr(predicate::str::contains("--rate"))
+        .stderr(predicate::str::contains(
+            "kbench offers at most 10000000 records per second",
+        ));
+    run(&["--rate", "1e9x"]).stderr(predicate::str::contains(
+        "--rate 1000000000x: phase[1] `phase-1`'s rate is 50000000000; kbench offers at most 10000000 records per second; give a lower --rate",
+    ));
+    run(&["--duration", "1000000000000s"])
+        .stderr(predicate::str::contains("--duration"))
+        .stderr(predicate::str::contains("at most 30 days"));
+    run(&["--duration", "1ms"]).stderr(predicate::str::contains(
+        "--duration 1ms: no phase offers a record",
+    ));
+    run(&["--seed", "18446744073709551615"])
+        .stderr(predicate::str::contains("--seed"))
+        .stderr(predicate::str::contains(
+            "as `seed` in a scenario file takes",
+        ));
+    run(&["--shards", "10001"]).stderr(predicate::str::contains("from 1 to 10000"));
+    assert!(!dir.path().join("results").exists(), "nothing ran");
+}

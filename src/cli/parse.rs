@@ -96,3 +96,15 @@ pub(super) fn parse_endpoint_arg(s: &str) -> Result<Endpoint, String> {
 pub(super) fn parse_rate_arg(s: &str) -> Result<RateOverride, String> {
     RateOverride::parse(s)
 }
+
+/// Seeds as a scenario file can write them (TOML integers): 0 to 2^63 - 1, so that the effective
+/// scenario a report records reads back.
+pub(super) fn parse_seed_arg(s: &str) -> Result<u64, String> {
+    match s.parse::<i64>() {
+        Ok(n) if n >= 0 => Ok(n as u64),
+        _ => Err(format!(
+            "`{s}`: give a seed from 0 to {}, as `seed` in a scenario file takes",
+            i64::MAX
+        )),
+    }
+}

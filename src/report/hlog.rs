@@ -89,7 +89,7 @@ impl HlogWriter {
                 continue;
             }
             let tag = tag_text(api, phase);
-            log.write_histogram(latency.histogram(), start, row.length, Tag::new(&tag))
+            log.write_histogram(&latency.histogram(), start, row.length, Tag::new(&tag))
                 .map_err(|e| anyhow::anyhow!("cannot encode an interval histogram: {e:?}"))?;
         }
         self.file.write_all(&self.buf)?;

@@ -476,7 +476,10 @@ pub fn write_visuals(data: &load::ReportData) -> anyhow::Result<()> {
     write_atomically(&data.dir.join("report.html"), page.as_bytes())
 }
 
-/// `results/<scenario>-<UTC timestamp>` under `base`, created.
+/// `<scenario>-<UTC timestamp>` under `base`, created: always a folder directly in `base`.
+/// Scenario names are checked when the scenario is read; this checks again that the folder's
+/// name is one plain component (no separator, no `..`, no control character), so that no name
+/// can write outside `base` (`--out`).
 pub fn create_run_dir(base: &Path, scenario: &str) -> anyhow::Result<PathBuf> {
     let cannot = |dir: &Path| {
         format!(
@@ -484,22 +487,35 @@ pub fn create_run_dir(base: &Path, scenario: &str) -> anyhow::Result<PathBuf> {
             dir.display()
         )
     };
+    crate::scenario::validate::check_folder_name(scenario)
+        .map_err(|e| anyhow::anyhow!("cannot name a report directory after the scenario: {e}"))?;
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
-    let mut dir = base.join(format!("{scenario}-{stamp}"));
+    let leaf = |n: u32| -> anyhow::Result<PathBuf> {
+        let name = match n {
+            1 => format!("{scenario}-{stamp}"),
+            n => format!("{scenario}-{stamp}-{n}"),
+        };
+        let mut parts = Path::new(&name).components();
+        match (parts.next(), parts.next()) {
+            // 255 bytes: the longest folder name file systems allow
+            (Some(std::path::Component::Normal(_)), None) if name.len() <= 255 => {
+                Ok(base.join(&name))
+            }
+            _ => anyhow::bail!(
+                "cannot name a report directory `{}`: it is not a single folder name; rename the scenario",
+                name.escape_debug()
+            ),
+        }
+    };
+    std::fs::create_dir_all(base).with_context(|| cannot(base))?;
     let mut n = 1;
     // create_dir, not a look then a create: two runs started in the same second (two processes
     // on one --out) must not both take the same directory
     loop {
-        // the parents as create_dir_all made them (a scenario name may hold a slash)
-        if let Some(parent) = dir.parent() {
-            std::fs::create_dir_all(parent).with_context(|| cannot(&dir))?;
-        }
+        let dir = leaf(n)?;
         match std::fs::create_dir(&dir) {
             Ok(()) => return Ok(dir),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                n += 1;
-                dir = base.join(format!("{scenario}-{stamp}-{n}"));
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => n += 1,
             Err(e) => return Err(e).with_context(|| cannot(&dir)),
         }
     }
@@ -530,9 +546,52 @@ mod tests {
         let distinct: std::collections::BTreeSet<&PathBuf> = made.iter().collect();
         assert_eq!(distinct.len(), 8, "{made:?}");
         assert!(made.iter().all(|d| d.is_dir() && d.starts_with(&out)));
-        // a scenario name with a slash makes the folders it names, as create_dir_all did
-        let nested = create_run_dir(&out, "team/burst").expect("a nested directory");
-        assert!(nested.is_dir() && nested.parent() == Some(out.join("team").as_path()));
+    }
+
+    /// `name = "../../../escaped"` wrote the report outside --out, `"a/b\nc"` made a folder
+    /// with a line break in its name: the path builder itself takes one plain folder name only.
+    #[test]
+    fn a_scenario_name_cannot_escape_the_out_folder() {
+        let base = tempfile::tempdir().expect("temp dir");
+        let out = base.path().join("a").join("results");
+        for name in [
+            "../../../escaped",
+            "a/b\nc",
+            "..",
+            "/abs",
+            "x\\y",
+            "tab\there",
+        ] {
+            let e = create_run_dir(&out, name).expect_err(name);
+            assert!(
+                format!("{e:#}").contains("cannot name a report directory"),
+                "{name}: {e:#}"
+            );
+        }
+        assert!(create_run_dir(&out, &"n".repeat(300)).is_err());
+        // nothing was made outside --out, nor inside it
+        let made: Vec<_> = walk(base.path());
+        assert!(
+            made.iter()
+                .all(|p| p.starts_with(&out) || out.starts_with(p)),
+            "{made:?}"
+        );
+        assert!(!out.exists() || std::fs::read_dir(&out).expect("out").next().is_none());
+        let ok = create_run_dir(&out, "burst.v2").expect("a plain name");
+        assert_eq!(ok.parent(), Some(out.as_path()));
+    }
+
+    /// Every path under `dir`.
+    fn walk(dir: &Path) -> Vec<PathBuf> {
+        let mut found = Vec::new();
+        for entry in std::fs::read_dir(dir).expect("read_dir").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                found.extend(walk(&path));
+            }
+            found.push(path);
+        }
+        found
     }
 }
 

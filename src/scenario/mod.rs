@@ -330,6 +330,23 @@ impl Phase {
     }
 }
 
+impl Phase {
+    /// Why a fixed-rate phase offers no record (its duration times its rate rounds to 0), or
+    /// None when it offers some or runs at `rate = "max"`.
+    pub fn offers_no_record(&self) -> Option<String> {
+        if self.rate.is_max() || self.planned() > 0 {
+            return None;
+        }
+        let mean = (self.rate.from + self.rate.to) / 2.0;
+        Some(format!(
+            "{} at {} records/s makes {} of a record, which rounds to none",
+            units::format_duration(self.duration),
+            validate::show_number(mean),
+            validate::show_number(self.duration.as_secs_f64() * mean)
+        ))
+    }
+}
+
 /// Where the consumer starts reading.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -1,6 +1,7 @@
 //! Changes the command line makes to a validated scenario: `run`'s and `sweep`'s flags.
 
-use super::units::thousands;
+use super::units::{format_duration, thousands};
+use super::validate::{check_rate, show_number};
 use super::{Endpoint, Rate, Scenario};
 use std::time::Duration;
 
@@ -32,10 +33,22 @@ impl RateOverride {
             return Err(format!("`{s}`: rates must be greater than 0"));
         }
         Ok(if factor {
+            // what the factor makes of each phase's rate is checked when it is applied
             RateOverride::Factor(v)
         } else {
-            RateOverride::Peak(v)
+            // the same bounds as a phase's `rate` in the file
+            RateOverride::Peak(check_rate(v, "the peak rate")?)
         })
+    }
+}
+
+impl std::fmt::Display for RateOverride {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RateOverride::Factor(x) => write!(f, "{}x", show_number(*x)),
+            RateOverride::Peak(r) => f.write_str(&show_number(*r)),
+            RateOverride::Max => f.write_str("max"),
+        }
     }
 }
 
@@ -57,7 +70,7 @@ impl Overrides {
     /// a `--rate N` (a peak rate) that slows the scenario more than tenfold was likely meant
     /// as `--rate Nx`.
     pub fn warnings(&self, s: &Scenario) -> Vec<String> {
-        let mut warnings = Vec::new();
+        let mut warnings = self.silenced_phases(s);
         if let Some(RateOverride::Peak(r)) = self.rate {
             let peak = s.peak_rate();
             if peak > 0.0 && r * 10.0 < peak {
@@ -76,7 +89,45 @@ impl Overrides {
         warnings
     }
 
-    /// Applies the flags given to a validated scenario.
+    /// A line for each phase that offers records as written but none once `--duration` and
+    /// `--rate` scale it (when every phase would offer none, [`Overrides::apply`] fails).
+    fn silenced_phases(&self, s: &Scenario) -> Vec<String> {
+        let Ok(scaled) = self.apply(s.clone()) else {
+            return Vec::new();
+        };
+        s.phase
+            .iter()
+            .zip(&scaled.phase)
+            .enumerate()
+            .filter(|(_, (before, _))| before.offers_no_record().is_none())
+            .filter_map(|(i, (_, after))| {
+                after.offers_no_record().map(|why| {
+                    format!(
+                        "{}: phase[{}] `{}` offers no record: {why}; give a longer --duration or a higher --rate",
+                        self.scaling_flags(),
+                        i + 1,
+                        after.name
+                    )
+                })
+            })
+            .collect()
+    }
+
+    /// `--duration 2s` and/or `--rate 2x`, as given.
+    fn scaling_flags(&self) -> String {
+        let mut flags = Vec::new();
+        if let Some(d) = self.duration {
+            flags.push(format!("--duration {}", format_duration(d)));
+        }
+        if let Some(r) = self.rate {
+            flags.push(format!("--rate {r}"));
+        }
+        flags.join(" ")
+    }
+
+    /// Applies the flags given to a validated scenario. What `--duration` and `--rate` make of
+    /// the phases is checked as the file's phases are: every phase longer than 0s, every rate
+    /// within the bounds of `rate`, and some record offered.
     pub fn apply(&self, mut s: Scenario) -> anyhow::Result<Scenario> {
         if let Some(e) = &self.endpoint {
             s.target.endpoint = e.clone();
@@ -95,9 +146,20 @@ impl Overrides {
         }
         if let Some(total) = self.duration {
             let current: Duration = s.phase.iter().map(|p| p.duration).sum();
-            let factor = total.as_secs_f64() / current.as_secs_f64();
-            for p in &mut s.phase {
-                p.duration = p.duration.mul_f64(factor);
+            if !current.is_zero() {
+                // each phase is at most the total, itself at most the longest duration allowed
+                let factor = total.as_secs_f64() / current.as_secs_f64();
+                for (i, p) in s.phase.iter_mut().enumerate() {
+                    p.duration = p.duration.mul_f64(factor).min(total);
+                    if p.duration.is_zero() {
+                        anyhow::bail!(
+                            "--duration {}: phase[{}] `{}` would last 0s; give a longer --duration",
+                            format_duration(total),
+                            i + 1,
+                            p.name
+                        );
+                    }
+                }
             }
         }
         if let Some(rate) = self.rate {
@@ -110,16 +172,34 @@ impl Overrides {
                 RateOverride::Factor(f) => f,
                 RateOverride::Peak(r) => r / peak,
             };
-            for p in &mut s.phase {
+            for (i, p) in s.phase.iter_mut().enumerate() {
                 p.rate = if factor.is_infinite() {
                     Rate::MAX
                 } else {
+                    let what = format!("phase[{}] `{}`'s rate", i + 1, p.name);
+                    let scaled = |r: f64| {
+                        check_rate(r * factor, &what)
+                            .map_err(|e| anyhow::anyhow!("--rate {rate}: {e}; give a lower --rate"))
+                    };
                     Rate {
-                        from: p.rate.from * factor,
-                        to: p.rate.to * factor,
+                        from: scaled(p.rate.from)?,
+                        to: scaled(p.rate.to)?,
                     }
                 };
             }
+        }
+        if let Some(why) = s
+            .phase
+            .iter()
+            .map(|p| p.offers_no_record())
+            .collect::<Option<Vec<_>>>()
+            && !why.is_empty()
+        {
+            anyhow::bail!(
+                "{}: no phase offers a record ({}), so the run would send nothing; give a longer --duration or a higher --rate",
+                self.scaling_flags(),
+                why.first().map_or("", |w| w.as_str())
+            );
         }
         Ok(s)
     }
@@ -171,5 +251,96 @@ mod tests {
         }
         assert!(Overrides::default().warnings(&s).is_empty());
         assert!(rate("2").warnings(&scenario("\"max\"")).is_empty());
+    }
+
+    fn scaled(text: &str, flags: Overrides) -> anyhow::Result<Scenario> {
+        flags.apply(scenario(text))
+    }
+
+    /// A phase `slow` of `first` at 1 record/s, then 10s at 1,000.
+    fn slow_then_fast(first: &str) -> Scenario {
+        crate::scenario::parse(
+            &format!("[[phase]]\nname = \"slow\"\nduration = \"{first}\"\nrate = 1\n[[phase]]\nduration = \"10s\"\nrate = 1000\n"),
+            "t.toml",
+            "t",
+        )
+        .expect("valid")
+    }
+
+    fn total(d: Duration) -> Overrides {
+        Overrides {
+            duration: Some(d),
+            ..Overrides::default()
+        }
+    }
+
+    /// `--rate 1e308` scheduled u64::MAX records and `--rate 1e9x` four trillion: the flag gets
+    /// the bounds of a file's `rate`.
+    #[test]
+    fn the_rate_flag_cannot_bypass_the_rate_limit() {
+        for text in ["1e308", "10000001", "inf"] {
+            let e = RateOverride::parse(text).expect_err(text);
+            assert!(
+                e.contains("at most 10000000 records per second") || e.contains("greater than 0"),
+                "{text}: {e}"
+            );
+        }
+        assert_eq!(
+            RateOverride::parse("1e308").unwrap_err(),
+            "the peak rate is 1e308; kbench offers at most 10000000 records per second"
+        );
+        let e = scaled("1000", rate("1e9x")).expect_err("too fast");
+        assert_eq!(
+            e.to_string(),
+            "--rate 1000000000x: phase[1] `phase-1`'s rate is 1000000000000; kbench offers at most 10000000 records per second; give a lower --rate"
+        );
+        let e = scaled("{ from = 10, to = 1000 }", rate("1e-320x")).expect_err("underflow");
+        assert!(e.to_string().starts_with("--rate 1e-320x: "), "{e}");
+        // within the bounds: applied
+        let s = scaled("1000", rate("10000x")).expect("10 million records/s");
+        assert_eq!(s.phase[0].rate.from, 10_000_000.0);
+    }
+
+    /// 20,000 phases scaled by `--duration` each offered 0.1 of a record: the run scheduled
+    /// nothing and said nothing.
+    #[test]
+    fn phases_scaled_below_one_record_are_reported() {
+        let two = slow_then_fast("10s");
+        let flags = total(Duration::from_millis(20));
+        assert_eq!(
+            flags.warnings(&two),
+            vec!["--duration 20ms: phase[1] `slow` offers no record: 10ms at 1 records/s makes 0.01 of a record, which rounds to none; give a longer --duration or a higher --rate".to_string()]
+        );
+        assert_eq!(
+            flags
+                .apply(two.clone())
+                .expect("one phase still sends")
+                .phase[1]
+                .planned(),
+            10
+        );
+        // every phase below one record: nothing would be sent, an error
+        let e = total(Duration::from_micros(800))
+            .apply(two.clone())
+            .expect_err("nothing to send");
+        assert!(
+            e.to_string()
+                .starts_with("--duration 800us: no phase offers a record (400us at 1 records/s"),
+            "{e}"
+        );
+        let e = scaled("1000", rate("0.0001x")).expect_err("nothing to send");
+        assert!(
+            e.to_string()
+                .starts_with("--rate 0.0001x: no phase offers a record"),
+            "{e}"
+        );
+        // a phase scaled to nothing at all
+        let e = total(Duration::from_micros(1))
+            .apply(slow_then_fast("1ms"))
+            .expect_err("0s phases");
+        assert_eq!(
+            e.to_string(),
+            "--duration 1us: phase[1] `slow` would last 0s; give a longer --duration"
+        );
     }
 }

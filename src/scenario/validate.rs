@@ -3,18 +3,21 @@
 //! Every check runs before any network I/O. All problems in a file are reported together, each
 //! saying what is wrong and how to fix it.
 
+mod phases;
 mod position;
 mod values;
 
 use super::limits::*;
-use super::model::{RawPhase, RawScenario, S};
+use super::model::{RawScenario, S};
 use super::units::{decimal_size_note, parse_duration};
 use super::*;
 use position::{key_at, line_col};
 use std::ops::Range;
 use std::path::Path;
-pub use values::check_stream_name;
-use values::{in_range, parse_apis, parse_rate, size_value};
+use values::{check_duration, in_range, parse_apis, size_value};
+pub use values::{
+    check_folder_name, check_rate, check_scenario_name, check_stream_name, show_number,
+};
 
 /// One problem in a scenario file.
 #[derive(Debug, Clone, PartialEq)]
@@ -216,18 +219,29 @@ impl Validator<'_> {
         }
     }
 
-    fn duration(&mut self, value: &Option<S<String>>, key: &str, default: Duration) -> Duration {
-        self.get(value, key, default, |s| parse_duration(s))
+    /// A duration within `bound`, the error naming the bound and its reason.
+    fn duration(
+        &mut self,
+        value: &Option<S<String>>,
+        key: &str,
+        default: Duration,
+        bound: &DurationBound,
+    ) -> Duration {
+        self.get(value, key, default, |s| check_duration(s, key, bound))
     }
 
     fn scenario(&mut self, raw: RawScenario, default_name: &str) -> Scenario {
-        let name = self.get(&raw.name, "name", default_name.to_string(), |n| {
-            if n.trim().is_empty() {
-                Err("the name is empty; give the scenario a short name such as \"burst\"".into())
-            } else {
-                Ok(n.clone())
+        let name = match &raw.name {
+            Some(_) => self.get(&raw.name, "name", default_name.to_string(), |n| {
+                check_scenario_name(n).map(|_| n.clone())
+            }),
+            None => {
+                if let Err(e) = check_scenario_name(default_name) {
+                    self.push(0..0, Some("name"), format!("the scenario has no `name`, so it would be named after its file, and {e}; add e.g. name = \"burst\""));
+                }
+                default_name.to_string()
             }
-        });
+        };
         let seed = self.get(&raw.seed, "seed", 1, |&s| {
             u64::try_from(s).map_err(|_| format!("{s} is negative; use a seed of 0 or more"))
         });
@@ -240,6 +254,13 @@ impl Validator<'_> {
         let stream = self.get(&t.stream, "target.stream", format!("kbench-{name}"), |s| {
             check_stream_name(s).map(|_| s.clone())
         });
+        if t.stream.is_none()
+            && check_scenario_name(&name).is_ok()
+            && let Err(e) = check_stream_name(&stream)
+        {
+            let span = raw.name.as_ref().map_or(0..0, |n| n.span());
+            self.push(span, Some("name"), format!("the stream defaults to `kbench-<name>`, and {e}; set `stream` under [target], or give the scenario a name of letters, digits, `_`, `.` and `-`"));
+        }
         let shards = self.get(&t.shards, "target.shards", 1, |&n| {
             if (1..=MAX_SHARDS as i64).contains(&n) {
                 Ok(n as u32)
@@ -293,7 +314,12 @@ impl Validator<'_> {
             }
         });
         self.note_decimal_sizes(&p.batch_max_bytes, "producer.batch_max_bytes");
-        let linger = self.duration(&p.linger, "producer.linger", Duration::from_millis(20));
+        let linger = self.duration(
+            &p.linger,
+            "producer.linger",
+            Duration::from_millis(20),
+            &LINGER,
+        );
         let arrival = self.get(
             &p.arrival,
             "producer.arrival",
@@ -312,12 +338,17 @@ impl Validator<'_> {
         });
         let backoff_raw = p.backoff.as_ref();
         let base = backoff_raw.map_or(Duration::from_millis(50), |b| {
-            self.duration(&b.base, "producer.backoff.base", Duration::from_millis(50))
+            self.duration(
+                &b.base,
+                "producer.backoff.base",
+                Duration::from_millis(50),
+                &BACKOFF,
+            )
         });
         // with no `max`, the cap is 2s or the base if that is longer
         let default_max = base.max(Duration::from_secs(2));
         let max = backoff_raw.map_or(default_max, |b| {
-            self.duration(&b.max, "producer.backoff.max", default_max)
+            self.duration(&b.max, "producer.backoff.max", default_max, &BACKOFF)
         });
         if base > max
             && let Some(m) = backoff_raw.and_then(|b| b.max.as_ref())
@@ -332,16 +363,8 @@ impl Validator<'_> {
             &p.request_timeout,
             "producer.request_timeout",
             Duration::from_secs(10),
+            &REQUEST_TIMEOUT,
         );
-        if (request_timeout.is_zero() || request_timeout > MAX_REQUEST_TIMEOUT)
-            && let Some(s) = &p.request_timeout
-        {
-            self.push(
-                s.span(),
-                Some("producer.request_timeout"),
-                "use a timeout longer than 0s and at most 2m, e.g. \"10s\"",
-            );
-        }
 
         let aggregated = apis.contains(&Api::PutRecordsAggregated);
         let aggregation = match &p.aggregation {
@@ -498,18 +521,22 @@ impl Validator<'_> {
                 )),
             }
         });
-        let drain = self.duration(&c.drain, "consumer.drain", Duration::from_secs(30));
-        let min_poll = Duration::from_millis(1000 / GET_RECORDS_CALLS_PER_SEC as u64);
-        let poll_interval = self.get(&c.poll_interval, "consumer.poll_interval", min_poll, |s| {
-            let d = parse_duration(s)?;
-            if d < min_poll {
-                Err(format!(
-                    "{s} would exceed GetRecords' 5 calls per second per shard; use 200ms or more"
-                ))
-            } else {
-                Ok(d)
-            }
-        });
+        let drain = self.duration(&c.drain, "consumer.drain", Duration::from_secs(30), &DRAIN);
+        let poll_interval = self.get(
+            &c.poll_interval,
+            "consumer.poll_interval",
+            POLL_INTERVAL.min,
+            |s| {
+                let d = parse_duration(s)?;
+                if d < POLL_INTERVAL.min {
+                    Err(format!(
+                        "{s} would exceed GetRecords' 5 calls per second per shard; use 200ms or more"
+                    ))
+                } else {
+                    check_duration(s, "consumer.poll_interval", &POLL_INTERVAL)
+                }
+            },
+        );
         let consumer = Consumer {
             enabled: c.enabled.unwrap_or(true),
             kind: "polling",
@@ -530,10 +557,10 @@ impl Validator<'_> {
         };
         let slo = Slo {
             put_p99: self.get(&s.put_p99, "slo.put_p99", None, |d| {
-                parse_duration(d).map(Some)
+                check_duration(d, "slo.put_p99", &LATENCY_SLO).map(Some)
             }),
             e2e_p99: self.get(&s.e2e_p99, "slo.e2e_p99", None, |d| {
-                parse_duration(d).map(Some)
+                check_duration(d, "slo.e2e_p99", &LATENCY_SLO).map(Some)
             }),
             max_throttled_pct: self.get(
                 &s.max_throttled_pct,
@@ -564,20 +591,11 @@ impl Validator<'_> {
             }
         }
 
-        let interval = self.get(
+        let interval = self.duration(
             &raw.report.interval,
             "report.interval",
             Duration::from_secs(1),
-            |s| {
-                let d = parse_duration(s)?;
-                if d < Duration::from_millis(100) {
-                    Err(format!(
-                        "{s} is too short; report intervals are 100ms or more"
-                    ))
-                } else {
-                    Ok(d)
-                }
-            },
+            &REPORT_INTERVAL,
         );
 
         Scenario {
@@ -608,78 +626,6 @@ impl Validator<'_> {
             slo,
             report: Report { interval },
         }
-    }
-
-    fn phases(&mut self, raw: &[S<RawPhase>]) -> Vec<Phase> {
-        if raw.is_empty() {
-            self.push(0..0, Some("phase"), "the scenario has no phases; add at least one [[phase]] table with a duration and a rate, e.g.\n  [[phase]]\n  duration = \"10s\"\n  rate = 1000");
-            return Vec::new();
-        }
-        let mut phases = Vec::new();
-        for (i, sp) in raw.iter().enumerate() {
-            let p = sp.get_ref();
-            let key = |k: &str| format!("phase[{}].{k}", i + 1);
-            let name = p
-                .name
-                .as_ref()
-                .map(|n| n.get_ref().clone())
-                .unwrap_or_else(|| format!("phase-{}", i + 1));
-            // reports name phases: the summary adds `total`, the time series `drain`
-            let span = p.name.as_ref().map_or(sp.span(), |n| n.span());
-            if name == "total" || name == "drain" {
-                self.push(
-                    span,
-                    Some(&key("name")),
-                    format!("`{name}` is reserved for the report; call the phase something else"),
-                );
-            } else if phases.iter().any(|q: &Phase| q.name == name) {
-                self.push(
-                    span,
-                    Some(&key("name")),
-                    format!("another phase is already called `{name}`; phase names must be unique, as reports and comparisons go by them"),
-                );
-            }
-            let duration = match &p.duration {
-                None => {
-                    self.push(
-                        sp.span(),
-                        Some(&key("duration")),
-                        "the phase has no duration; add e.g. duration = \"10s\"",
-                    );
-                    Duration::ZERO
-                }
-                Some(d) => self.get(&Some(d.clone()), &key("duration"), Duration::ZERO, |s| {
-                    let d = parse_duration(s)?;
-                    if d.is_zero() {
-                        Err("a phase must last longer than 0s".into())
-                    } else {
-                        Ok(d)
-                    }
-                }),
-            };
-            let rate = match &p.rate {
-                None => {
-                    self.push(sp.span(), Some(&key("rate")), "the phase has no rate; add e.g. rate = 1000 (records per second) or rate = { from = 100, to = 1000 }");
-                    Rate { from: 1.0, to: 1.0 }
-                }
-                Some(r) => self.get(
-                    &Some(r.clone()),
-                    &key("rate"),
-                    Rate { from: 1.0, to: 1.0 },
-                    parse_rate,
-                ),
-            };
-            phases.push(Phase {
-                name,
-                duration,
-                rate,
-                measure: p.measure.unwrap_or(true),
-            });
-        }
-        if phases.iter().all(|p| !p.measure) {
-            self.push(raw[0].span(), Some("phase[1].measure"), "every phase has measure = false, so nothing would be measured; measure at least one phase");
-        }
-        phases
     }
 }
 

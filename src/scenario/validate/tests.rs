@@ -451,3 +451,177 @@ fn sizes_in_decimal_units_are_accepted_with_a_note_naming_file_line_and_key() {
     let (_, notes) = parse_with_notes(GOOD, "s.toml", "s").expect("valid");
     assert!(notes.is_empty(), "{notes:?}");
 }
+
+#[test]
+fn a_scenario_name_cannot_escape_the_out_folder() {
+    let named = |name: &str| GOOD.replace("name = \"t\"", &format!("name = {name:?}"));
+    for (name, hint) in [
+        ("../../../escaped", "the path separator `/`"),
+        ("a\\b", "the path separator `\\`"),
+        ("a/b\nc", "the path separator `/`"),
+        ("b\nc", "the control character \\n"),
+        ("..", "may not point to its parent"),
+        ("  ", "the name is empty"),
+    ] {
+        let found = issues(&named(name));
+        assert_eq!(found.len(), 1, "{name:?}: {found:?}");
+        assert_eq!((found[0].key.as_str(), found[0].line), ("name", 2));
+        assert!(
+            found[0].message.contains(hint),
+            "{name:?}: {}",
+            found[0].message
+        );
+    }
+    let long = issues(&named(&"é".repeat(51)));
+    assert!(long[0].message.contains("102 bytes long"), "{long:?}");
+    assert!(parse(&named(&"n".repeat(100)), "s.toml", "s").is_ok());
+    // the name from the file's name is checked too
+    let unnamed = GOOD.replace("name = \"t\"\n", "");
+    let found = match parse(&unnamed, "a\nb.toml", "a\nb") {
+        Err(ScenarioError::Invalid { issues, .. }) => issues,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(found[0].key, "name");
+    assert!(
+        found[0].message.contains("named after its file"),
+        "{found:?}"
+    );
+    // the default stream `kbench-<name>` must be a stream name; a given stream need not follow
+    let spaced = issues(&named("my test"));
+    assert!(
+        spaced[0]
+            .message
+            .contains("`kbench-my test` is not a valid stream name"),
+        "{spaced:?}"
+    );
+    let with_stream = named("my test").replace("shards = 2", "shards = 2\nstream = \"s\"");
+    assert!(parse(&with_stream, "s.toml", "s").is_ok());
+}
+
+/// 20,000 phases peaked at 4.9 GB: a scenario has at most 10,000, and a phase that offers no
+/// record is said, not silently skipped.
+#[test]
+fn phases_are_bounded_and_a_phase_below_one_record_is_reported() {
+    let many = "[[phase]]\nduration = \"1s\"\nrate = 10\n".repeat(10_001);
+    let i = &issues(&many)[0];
+    assert_eq!(i.key, "phase[10001]");
+    assert!(
+        i.message.contains("kbench runs at most 10000"),
+        "{}",
+        i.message
+    );
+    let long = "[[phase]]\nduration = \"30days\"\nrate = 10\n".repeat(2);
+    let i = &issues(&long)[0];
+    assert!(
+        i.message.contains("a run lasts at most 30 days"),
+        "{}",
+        i.message
+    );
+
+    let one_silent = GOOD.replace(
+        "duration = \"2s\"\nrate = 100",
+        "duration = \"2ms\"\nrate = 100",
+    );
+    let (_, notes) = parse_with_notes(&one_silent, "s.toml", "s").expect("valid");
+    assert_eq!(
+        notes,
+        vec![
+            "s.toml:13:1: `phase[1]`: phase `warm` offers no record: 2ms at 100 records/s makes 0.2 of a record, which rounds to none; lengthen it or raise its rate"
+        ]
+    );
+    let none = "[[phase]]\nduration = \"1s\"\nrate = 0.4\n";
+    let i = &issues(none)[0];
+    assert_eq!(i.key, "phase");
+    assert!(
+        i.message.contains("the run would send nothing"),
+        "{}",
+        i.message
+    );
+    // a closed loop offers what it makes: no note
+    let max = "[[phase]]\nduration = \"1ms\"\nrate = \"max\"\n";
+    assert!(
+        parse_with_notes(max, "s.toml", "s")
+            .expect("valid")
+            .1
+            .is_empty()
+    );
+}
+
+/// `backoff = { base = "30d" }`, `poll_interval = "30d"` and `drain = "30d"` validated: runs that
+/// only Ctrl-C would end. Every duration key has a bound, said with the key and the reason.
+#[test]
+fn durations_that_only_ctrl_c_would_end_are_rejected_with_their_bound() {
+    let with = |table: &str, line: &str| format!("{GOOD}[{table}]\n{line}\n");
+    let one = |text: String| {
+        let mut found = issues(&text);
+        assert_eq!(found.len(), 1, "{found:?}");
+        found.remove(0)
+    };
+    let backoff = one(GOOD.replace("linger = \"10ms\"", "backoff = { base = \"30d\" }"));
+    assert_eq!(backoff.key, "producer.backoff.base");
+    assert_eq!(
+        backoff.message,
+        "`30d` is longer than `producer.backoff.base` takes: use at most 1m (the AWS SDKs cap retry backoff at 20s)"
+    );
+    let cases = [
+        (
+            "consumer",
+            "poll_interval = \"30d\"",
+            "consumer.poll_interval",
+            "use at most 1m (shard iterators expire",
+        ),
+        (
+            "consumer",
+            "drain = \"30d\"",
+            "consumer.drain",
+            "use at most 10m",
+        ),
+        (
+            "report",
+            "interval = \"2h\"",
+            "report.interval",
+            "use at most 1h",
+        ),
+        (
+            "report",
+            "interval = \"10ms\"",
+            "report.interval",
+            "use 100ms to 1h",
+        ),
+    ];
+    for (table, line, key, hint) in cases {
+        let i = one(with(table, line));
+        assert_eq!(i.key, key);
+        assert!(i.message.contains(hint), "{line}: {}", i.message);
+    }
+    for (line, key, hint) in [
+        ("linger = \"1h\"", "producer.linger", "use at most 1m"),
+        (
+            "request_timeout = \"0s\"",
+            "producer.request_timeout",
+            "use 1ms to 2m",
+        ),
+        (
+            "request_timeout = \"3m\"",
+            "producer.request_timeout",
+            "use at most 2m",
+        ),
+        (
+            "backoff = { max = \"2m\" }",
+            "producer.backoff.max",
+            "use at most 1m",
+        ),
+    ] {
+        let i = one(GOOD.replace("linger = \"10ms\"", line));
+        assert_eq!(i.key, key, "{line}");
+        assert!(i.message.contains(hint), "{line}: {}", i.message);
+    }
+    let slo = one(GOOD.replace("put_p99 = \"250ms\"", "put_p99 = \"31d\""));
+    assert_eq!(slo.key, "slo.put_p99");
+    // the bounds themselves are accepted
+    let edge = GOOD.replace(
+        "linger = \"10ms\"",
+        "linger = \"1m\"\nbackoff = { base = \"1m\", max = \"1m\" }\nrequest_timeout = \"2m\"",
+    ) + "[consumer]\ndrain = \"10m\"\npoll_interval = \"1m\"\n[report]\ninterval = \"1h\"\n";
+    parse(&edge, "s.toml", "s").unwrap_or_else(|e| panic!("{e}"));
+}

@@ -1,9 +1,11 @@
 //! Readers for scenario values that need more than serde: rates and ramps, API lists, sizes,
 //! bounded integers and stream names, each with the message that says how to fix it.
 
-use crate::scenario::limits::MAX_RATE;
+use crate::scenario::limits::{DurationBound, MAX_NAME_BYTES, MAX_RATE};
 use crate::scenario::units::parse_size;
+use crate::scenario::units::{format_duration, parse_duration};
 use crate::scenario::{Api, Rate, check_table_keys, quoted_list};
+use std::time::Duration;
 
 /// A phase's `rate`: records per second, a ramp `{ from, to }` or `"max"`.
 pub(super) fn parse_rate(v: &toml::Value) -> Result<Rate, String> {
@@ -25,17 +27,7 @@ pub(super) fn parse_rate(v: &toml::Value) -> Result<Rate, String> {
                 ));
             }
         };
-        if r > MAX_RATE {
-            Err(format!(
-                "{what} is {r}; kbench offers at most {MAX_RATE} records per second"
-            ))
-        } else if r > 0.0 && r.is_finite() {
-            Ok(r)
-        } else {
-            Err(format!(
-                "{what} is {r}; rates must be greater than 0 records per second"
-            ))
-        }
+        check_rate(r, what)
     };
     match v {
         toml::Value::Table(t) => {
@@ -53,6 +45,33 @@ pub(super) fn parse_rate(v: &toml::Value) -> Result<Rate, String> {
             Ok(Rate { from, to })
         }
         other => positive(other, "the rate").map(|r| Rate { from: r, to: r }),
+    }
+}
+
+/// A rate of records per second, from a file's `rate` or the `--rate` flag (`what` names it):
+/// greater than 0 and at most [`MAX_RATE`].
+pub fn check_rate(r: f64, what: &str) -> Result<f64, String> {
+    if r > MAX_RATE {
+        Err(format!(
+            "{what} is {}; kbench offers at most {MAX_RATE} records per second",
+            show_number(r)
+        ))
+    } else if r > 0.0 && r.is_finite() {
+        Ok(r)
+    } else {
+        Err(format!(
+            "{what} is {}; rates must be greater than 0 records per second",
+            show_number(r)
+        ))
+    }
+}
+
+/// A number as written, in scientific notation when plain digits would run long (1e308).
+pub fn show_number(v: f64) -> String {
+    if v != 0.0 && v.is_finite() && !(1e-4..1e15).contains(&v.abs()) {
+        format!("{v:e}")
+    } else {
+        format!("{v}")
     }
 }
 
@@ -118,5 +137,70 @@ pub fn check_stream_name(s: &str) -> Result<(), String> {
         Err(format!(
             "`{s}` is not a valid stream name: use 1-128 letters, digits, `_`, `.` or `-`"
         ))
+    }
+}
+
+/// Scenario names: they name the report directory `<name>-<UTC time>` under `--out`, so a name
+/// is one folder name: not empty, at most [`MAX_NAME_BYTES`] bytes and [`check_folder_name`].
+pub fn check_scenario_name(name: &str) -> Result<(), String> {
+    if name.trim().is_empty() {
+        Err(format!("the name is empty; {NAME_FIX}"))
+    } else if name.len() > MAX_NAME_BYTES {
+        Err(format!(
+            "the name is {} bytes long; it names the report directory, so use at most {MAX_NAME_BYTES} bytes",
+            name.len()
+        ))
+    } else {
+        check_folder_name(name)
+    }
+}
+
+const NAME_FIX: &str =
+    "give the scenario a short name such as \"burst\" (letters, digits, `-`, `_` and `.` are safe)";
+
+/// What a name that becomes a folder under `--out` may not hold: a path separator (`/`, `\`),
+/// `..` or a control character (line breaks, tabs).
+pub fn check_folder_name(name: &str) -> Result<(), String> {
+    let shown = name.escape_debug();
+    if let Some(c) = name
+        .chars()
+        .find(|&c| c == '/' || c == '\\' || c.is_control())
+    {
+        let what = match c {
+            '/' | '\\' => format!("the path separator `{c}`"),
+            c => format!("the control character {}", c.escape_debug()),
+        };
+        Err(format!(
+            "\"{shown}\" holds {what}: the name becomes a folder under --out and may hold no path separator or control character; {NAME_FIX}"
+        ))
+    } else if name.contains("..") {
+        Err(format!(
+            "\"{shown}\" holds `..`: the name becomes a folder under --out and may not point to its parent; {NAME_FIX}"
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// A duration written for `key`, within `bound`: the error says the bound and why.
+pub(super) fn check_duration(
+    text: &str,
+    key: &str,
+    bound: &DurationBound,
+) -> Result<Duration, String> {
+    let d = parse_duration(text)?;
+    let (min, max) = (format_duration(bound.min), format_duration(bound.max));
+    if d < bound.min {
+        Err(format!(
+            "`{text}` is below what `{key}` takes: use {min} to {max} ({})",
+            bound.why
+        ))
+    } else if d > bound.max {
+        Err(format!(
+            "`{text}` is longer than `{key}` takes: use at most {max} ({})",
+            bound.why
+        ))
+    } else {
+        Ok(d)
     }
 }
