@@ -188,3 +188,12 @@ async fn reads_and_writes_of_two_streams_run_together_and_lose_nothing() {
     );
     server.shutdown().await;
 }
+
+/// Issue 16: the embedded endpoint refused bodies over 2 MiB with a 413. Kinesis's limits are
+/// answered as Kinesis answers them, and a batch at the limit is acknowledged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn put_records_limits_are_answered_with_kinesis_errors_not_413() {
+    let (server, c, _) = common::endpoint_with_stream("limits", 8).await;
+    common::assert_put_records_limits(&c, "limits").await;
+    server.shutdown().await;
+}

@@ -1,5 +1,7 @@
 //! The null endpoint (`kbench serve --null`): the SDK and a whole run against it.
 
+mod common;
+
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use kbench::endpoint::embedded::{Embedded, EmbeddedOptions};
@@ -158,5 +160,36 @@ async fn a_run_against_it_accounts_for_every_record() {
         .err()
         .expect("a consumer cannot read from the null endpoint");
     assert!(format!("{e:#}").contains("enabled = false"), "{e:#}");
+    server.shutdown().await;
+}
+
+/// Issue 16: a PutRecords batch at the Kinesis limit (500 records of 10 KiB, a body of about
+/// 6.7 MiB) is acknowledged whole by the null endpoint too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_put_records_batch_at_the_kinesis_limit_is_accepted_end_to_end() {
+    let server = Embedded::start_null(0).await.expect("null endpoint");
+    let out = tempfile::tempdir().expect("tempdir");
+    let settings = RunSettings {
+        out: out.path().to_path_buf(),
+        progress: false,
+        embedded: EmbeddedOptions::default(),
+    };
+    let text = common::at_the_batch_limit(&format!("endpoint = \"{}\"", server.url()), false);
+    let s = scenario::parse(&text, "limit.toml", "limit").expect("valid");
+    let run = runner::run(&s, &settings, CancellationToken::new())
+        .await
+        .expect("run");
+    common::assert_at_the_batch_limit(&run.summary.variants[0]);
+    server.shutdown().await;
+}
+
+/// Issue 16: the null endpoint holds a PutRecords to Kinesis's limits as the embedded one does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn put_records_limits_are_answered_with_kinesis_errors_not_413() {
+    let (server, c) = null_client().await;
+    stream::ensure(&c, "limits", 8, true, Duration::from_secs(5))
+        .await
+        .expect("stream");
+    common::assert_put_records_limits(&c, "limits").await;
     server.shutdown().await;
 }

@@ -9,6 +9,7 @@
 
 mod reads_after_writes;
 pub(crate) mod request;
+mod request_size;
 mod server;
 
 use anyhow::Context;
@@ -54,7 +55,7 @@ type Layer = fn(router: Router, store: &Store, options: &EmbeddedOptions) -> Rou
 /// The layers, innermost first: each wraps ferrokinesis and the layers before it, so a request
 /// meets the last one first. A new behaviour is a new file in this folder with a `layer`
 /// function (copy `reads_after_writes.rs`) and one more line here.
-const LAYERS: &[Layer] = &[reads_after_writes::layer];
+const LAYERS: &[Layer] = &[request_size::layer, reads_after_writes::layer];
 
 /// ferrokinesis's router over `store`, with every layer on it.
 fn layers(router: Router, store: &Store, options: &EmbeddedOptions) -> Router {
