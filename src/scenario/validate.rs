@@ -10,7 +10,8 @@ use super::limits::*;
 use super::model::{RawPhase, RawScenario, S};
 use super::units::{decimal_size_note, parse_duration};
 use super::*;
-use position::{key_at, line_col};
+use position::key_at;
+pub(crate) use position::line_col;
 use std::ops::Range;
 use std::path::Path;
 pub use values::check_stream_name;
@@ -256,7 +257,11 @@ impl Validator<'_> {
                 "unknown capacity mode `{other}`; use \"provisioned\""
             )),
         });
+        let faults = faults::check_scenario(t.faults.as_ref(), &endpoint, seed, |span, key, m| {
+            self.push(span, Some(key), m)
+        });
         let target = Target {
+            faults,
             endpoint,
             region,
             stream,
