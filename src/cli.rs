@@ -63,6 +63,10 @@ pub enum Command {
         /// (measures the client alone; runs against it need `[consumer] enabled = false`).
         #[arg(long, conflicts_with_all = ["no_limits", "max_retained"])]
         null: bool,
+        /// Inject the faults in FILE (TOML: what a scenario's [target.faults] holds, at the top
+        /// level; docs/scenarios.md): errors, partial failures, latency, stalls, resets, outages.
+        #[arg(long, value_name = "FILE")]
+        faults: Option<PathBuf>,
         #[command(flatten)]
         embedded: EmbeddedArgs,
     },
@@ -357,6 +361,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Serve {
             port,
             null,
+            faults,
             embedded,
         } => {
             let ctrl_c = async {
@@ -364,7 +369,11 @@ async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
                     .await
                     .context("cannot listen for Ctrl-C")
             };
-            crate::endpoint::serve::serve(port, null, &embedded.options(), ctrl_c).await
+            let mut options = embedded.options();
+            if let Some(file) = &faults {
+                options.faults = Some(scenario::faults::load(file)?);
+            }
+            crate::endpoint::serve::serve(port, null, &options, ctrl_c).await
         }
         Command::Run(args) => crate::run::command::execute(&args.command(), cancel_on_ctrl_c).await,
         Command::Compare(args) => {

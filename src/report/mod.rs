@@ -250,6 +250,9 @@ pub struct RunSummary {
     /// With two or more variants: one row per variant and the winners.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comparison: Option<compare::Comparison>,
+    /// With `[target.faults]`: the faults the embedded endpoint injected during the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub faults_injected: Option<crate::endpoint::embedded::InjectedCounts>,
 }
 
 /// One API variant's run over the scenario's phases.

@@ -11,9 +11,16 @@ pub async fn endpoint_with_stream(
     name: &str,
     shards: u32,
 ) -> (Embedded, aws_sdk_kinesis::Client, stream::ReadyStream) {
-    let server = Embedded::start(0, &EmbeddedOptions::default())
-        .await
-        .expect("endpoint");
+    endpoint_with_stream_and(name, shards, &EmbeddedOptions::default()).await
+}
+
+/// [`endpoint_with_stream`] with `options`.
+pub async fn endpoint_with_stream_and(
+    name: &str,
+    shards: u32,
+    options: &EmbeddedOptions,
+) -> (Embedded, aws_sdk_kinesis::Client, stream::ReadyStream) {
+    let server = Embedded::start(0, options).await.expect("endpoint");
     let c = client::build(&Endpoint::Embedded, None, Some(&server.url()))
         .await
         .expect("client");

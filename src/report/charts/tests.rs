@@ -209,6 +209,7 @@ pub(crate) fn sample(apis: &[&str], shards: usize) -> ReportData {
             variants,
             not_run: Vec::new(),
             comparison,
+            faults_injected: None,
         },
         intervals: apis.iter().flat_map(|a| intervals(a)).collect(),
         shard_intervals: Vec::new(),
