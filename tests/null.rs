@@ -193,3 +193,57 @@ async fn put_records_limits_are_answered_with_kinesis_errors_not_413() {
     common::assert_put_records_limits(&c, "limits").await;
     server.shutdown().await;
 }
+
+/// Issue 16: the null endpoint takes faults too (`kbench serve --null --faults FILE`): a
+/// PutRecords has entries failed in their places and the rest acknowledged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partial_failures_on_the_null_endpoint_keep_the_entries_in_order() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("faults.toml");
+    std::fs::write(&path, "partial_failure_rate = 0.5\n").expect("write");
+    let options = EmbeddedOptions {
+        faults: Some(scenario::faults::load(&path).expect("valid")),
+        ..EmbeddedOptions::default()
+    };
+    let server = Embedded::start_null_with(0, &options)
+        .await
+        .expect("null endpoint");
+    let url = Endpoint::parse(&server.url()).expect("url");
+    let c = client::build(&url, None, None).await.expect("client");
+    stream::ensure(&c, "p", 2, true, Duration::from_secs(5))
+        .await
+        .expect("stream");
+    let entries = (0..200).map(|i| {
+        PutRecordsRequestEntry::builder()
+            .partition_key(format!("k{i}"))
+            .data(Blob::new(vec![1u8; 10]))
+            .build()
+            .expect("entry")
+    });
+    let out = c
+        .put_records()
+        .stream_name("p")
+        .set_records(Some(entries.collect()))
+        .send()
+        .await
+        .expect("PutRecords");
+    let records = out.records();
+    assert_eq!(records.len(), 200);
+    let failed = records.iter().filter(|r| r.error_code().is_some()).count();
+    assert_eq!(out.failed_record_count(), Some(failed as i32));
+    assert!((50..150).contains(&failed), "{failed} of 200 at 50%");
+    // a record acknowledged is on the shard its key maps to: the answers are in request order
+    let even = ShardMap::even(2);
+    for (i, r) in records.iter().enumerate() {
+        if let Some(shard) = r.shard_id() {
+            let want = even.id(even.shard_of_key(&format!("k{i}")).expect("shard"));
+            assert_eq!(shard, want, "record {i}");
+        }
+    }
+    let counts = options.injected.snapshot();
+    assert_eq!(
+        (counts.partial_throttled + counts.partial_internal_failure) as usize,
+        failed
+    );
+    server.shutdown().await;
+}
