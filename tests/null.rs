@@ -130,15 +130,20 @@ fn scenario(consumer: bool) -> scenario::Scenario {
     scenario::parse(&text, "null.toml", "null").expect("valid")
 }
 
+/// A run's settings, its report under `out`.
+fn settings(out: &std::path::Path) -> RunSettings {
+    RunSettings {
+        out: out.to_path_buf(),
+        progress: false,
+        embedded: EmbeddedOptions::default(),
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_against_it_accounts_for_every_record() {
     let server = Embedded::start_null(0).await.expect("null endpoint");
     let out = tempfile::tempdir().expect("tempdir");
-    let settings = RunSettings {
-        out: out.path().to_path_buf(),
-        progress: false,
-        embedded: EmbeddedOptions::default(),
-    };
+    let settings = settings(out.path());
     let mut s = scenario(false);
     s.target.endpoint = Endpoint::parse(&server.url()).expect("url");
     let run = runner::run(&s, &settings, CancellationToken::new())
@@ -169,11 +174,7 @@ async fn a_run_against_it_accounts_for_every_record() {
 async fn a_put_records_batch_at_the_kinesis_limit_is_accepted_end_to_end() {
     let server = Embedded::start_null(0).await.expect("null endpoint");
     let out = tempfile::tempdir().expect("tempdir");
-    let settings = RunSettings {
-        out: out.path().to_path_buf(),
-        progress: false,
-        embedded: EmbeddedOptions::default(),
-    };
+    let settings = settings(out.path());
     let text = common::at_the_batch_limit(&format!("endpoint = \"{}\"", server.url()), false);
     let s = scenario::parse(&text, "limit.toml", "limit").expect("valid");
     let run = runner::run(&s, &settings, CancellationToken::new())

@@ -9,13 +9,11 @@
 //! there is nothing to read back. A PutRecords is held to Kinesis's limits as ferrokinesis holds
 //! it (500 records, 1 MiB of data a record, 5 MiB of data and keys a call), with the same errors.
 
-use super::embedded::request::{MAX_BODY_BYTES, kinesis_error, operation, target, too_large};
+use super::embedded::request::{kinesis_error, operation, read_body, target};
 use crate::scenario::limits::{MAX_BATCH_BYTES, MAX_BATCH_RECORDS, MAX_RECORD_BYTES};
 use crate::workload::shardmap::ShardMap;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use std::borrow::Cow;
@@ -36,27 +34,18 @@ struct Streams {
 pub fn app() -> axum::Router {
     axum::Router::new()
         .route("/", axum::routing::post(handle))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(Arc::new(Streams::default()))
 }
 
-async fn handle(
-    State(streams): State<Arc<Streams>>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    if let Some(refused) = too_large(&headers) {
-        return refused;
-    }
-    let body = match body {
-        Ok(body) => body,
-        Err(e) => {
-            let message = format!("cannot read the request body: {e}");
-            return kinesis_error(e.status(), "SerializationException", &message);
-        }
+async fn handle(State(streams): State<Arc<Streams>>, request: Request) -> Response {
+    // the body whole, up to the limit every local endpoint has; over it, a 413
+    let (request, body) = match read_body(request).await {
+        Ok(read) => read,
+        Err(refused) => return refused,
     };
-    let target = target(&headers);
-    let result = match operation(&headers) {
+    let headers = request.headers();
+    let target = target(headers);
+    let result = match operation(headers) {
         "PutRecords" => put_records(&streams, &body),
         "PutRecord" => put_record(&streams, &body),
         "CreateStream" => create_stream(&streams, &body),

@@ -55,11 +55,25 @@ pub(crate) fn operation(headers: &HeaderMap) -> &str {
 /// A body that cannot be read is answered here, the `Err`: one longer than [`MAX_BODY_BYTES`]
 /// as ferrokinesis answers bodies over its limit (413, SerializationException), one that cannot
 /// be read with a 400 SerializationException.
+///
+/// A body too long is read to its end all the same (up to [`DRAIN_BYTES`]) before the answer:
+/// a server that answers while the client is still sending, and closes, leaves the client a
+/// broken connection instead of the answer.
 pub(crate) async fn read_body(request: Request) -> Result<(Request, Bytes), Response> {
-    if let Some(refused) = too_large(request.headers()) {
-        return Err(refused);
-    }
+    let declared: Option<u64> = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
     let (parts, body) = request.into_parts();
+    if let Some(length) = declared.filter(|&n| n > MAX_BODY_BYTES as u64) {
+        drain(body).await;
+        return Err(kinesis_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "SerializationException",
+            &format!("Request body is too large: {length} bytes, the limit is {MAX_BODY_BYTES}"),
+        ));
+    }
     match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
         Ok(bytes) => Ok((Request::from_parts(parts, Body::from(bytes.clone())), bytes)),
         Err(e) => Err(kinesis_error(
@@ -70,22 +84,20 @@ pub(crate) async fn read_body(request: Request) -> Result<(Request, Bytes), Resp
     }
 }
 
-/// The 413 for a request whose Content-Length is over [`MAX_BODY_BYTES`] (every SDK sends
-/// one); `None` for any other.
-pub(crate) fn too_large(headers: &HeaderMap) -> Option<Response> {
-    let length: u64 = headers
-        .get(header::CONTENT_LENGTH)?
-        .to_str()
-        .ok()?
-        .parse()
-        .ok()?;
-    (length > MAX_BODY_BYTES as u64).then(|| {
-        kinesis_error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "SerializationException",
-            &format!("Request body is too large: {length} bytes, the limit is {MAX_BODY_BYTES}"),
-        )
-    })
+/// Most of a refused body read to let its client finish sending: four times the limit.
+const DRAIN_BYTES: usize = 4 * MAX_BODY_BYTES;
+
+/// Reads `body` and drops it, up to [`DRAIN_BYTES`].
+async fn drain(body: Body) {
+    use futures_util::StreamExt;
+    let mut stream = body.into_data_stream();
+    let mut read = 0;
+    while let Some(Ok(chunk)) = stream.next().await {
+        read += chunk.len();
+        if read > DRAIN_BYTES {
+            break;
+        }
+    }
 }
 
 /// The stream a request to `operation` acts on, as ferrokinesis resolves it: for GetRecords the

@@ -56,9 +56,11 @@ pub(super) async fn serve(
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Sever;
 
-/// A response that is never sent: its connection is dropped.
+/// A response that is never sent: its connection is dropped. Were it sent (a router served
+/// without [`serve`]), it would be a 503, never a success.
 pub(super) fn severed() -> Response {
     let mut response = Response::default();
+    *response.status_mut() = axum::http::StatusCode::SERVICE_UNAVAILABLE;
     response.extensions_mut().insert(Sever);
     response
 }
