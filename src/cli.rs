@@ -69,6 +69,10 @@ pub enum Command {
         /// endpoint restarted with the same DIR, even after a kill, carries on where it was.
         #[arg(long, value_name = "DIR")]
         state_dir: Option<PathBuf>,
+        /// Inject the faults in FILE (TOML: what a scenario's [target.faults] holds, at the top
+        /// level; docs/scenarios.md): errors, partial failures, latency, stalls, resets, outages.
+        #[arg(long, value_name = "FILE")]
+        faults: Option<PathBuf>,
         #[command(flatten)]
         embedded: EmbeddedArgs,
     },
@@ -364,12 +368,16 @@ async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             port,
             null,
             state_dir,
+            faults,
             embedded,
         } => {
-            let options = EmbeddedOptions {
+            let mut options = EmbeddedOptions {
                 state_dir,
                 ..embedded.options()
             };
+            if let Some(file) = &faults {
+                options.faults = Some(scenario::faults::load(file)?);
+            }
             crate::endpoint::serve::serve(port, null, &options, stop_signal()).await
         }
         Command::Run(args) => crate::run::command::execute(&args.command(), cancel_on_ctrl_c).await,

@@ -490,15 +490,19 @@ fn the_scenario_reference_in_docs_validates_as_written() {
     let reference =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/scenarios.md"))
             .expect("docs/scenarios.md");
-    let block: String = reference
+    // every ```toml block: the reference, then the faults example
+    let blocks: Vec<&str> = reference
         .split("```toml\n")
-        .nth(1)
-        .and_then(|rest| rest.split("```").next())
-        .expect("a ```toml block in docs/scenarios.md")
-        .to_string();
+        .skip(1)
+        .filter_map(|rest| rest.split("```").next())
+        .collect();
+    assert!(blocks.len() >= 2, "the reference and the faults example");
     let dir = tempfile::tempdir().expect("tempdir");
-    let path = write(dir.path(), "reference.toml", &block);
-    kbench().arg("validate").arg(&path).assert().success();
+    for (i, block) in blocks.iter().enumerate() {
+        let path = write(dir.path(), &format!("reference-{i}.toml"), block);
+        kbench().arg("validate").arg(&path).assert().success();
+    }
+    assert!(blocks[1].contains("[target.faults]"));
 }
 
 #[test]
@@ -1515,4 +1519,40 @@ fn the_rate_flag_cannot_bypass_the_rate_limit() {
         ));
     run(&["--shards", "10001"]).stderr(predicate::str::contains("from 1 to 10000"));
     assert!(!dir.path().join("results").exists(), "nothing ran");
+}
+
+/// Issue 16: `kbench serve --faults FILE` checks the file as a scenario's [target.faults] is
+/// checked, naming the place; faults are refused on a target kbench cannot fault.
+#[test]
+fn faults_are_checked_before_anything_is_served_or_run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad = write(
+        dir.path(),
+        "faults.toml",
+        "reset_rate = 0.5\nstall = { every = \"1s\", for = \"2s\" }\n",
+    );
+    kbench()
+        .args(["serve", "--port", "0", "--faults"])
+        .arg(&bad)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("faults.toml:2:9: `stall`"))
+        .stderr(predicate::str::contains("shorter than `every`"));
+    let faulted = write(
+        dir.path(),
+        "faulted.toml",
+        &GOOD.replace(
+            "[producer]",
+            "[target.faults]\nreset_rate = 0.1\n[producer]",
+        ),
+    );
+    kbench().arg("validate").arg(&faulted).assert().success();
+    kbench()
+        .args(["run", "--quiet", "--endpoint", "http://127.0.0.1:9"])
+        .arg(&faulted)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "only the embedded endpoint injects",
+        ));
 }

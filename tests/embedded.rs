@@ -188,3 +188,107 @@ async fn reads_and_writes_of_two_streams_run_together_and_lose_nothing() {
     );
     server.shutdown().await;
 }
+
+/// Issue 16: the embedded endpoint refused bodies over 2 MiB with a 413. Kinesis's limits are
+/// answered as Kinesis answers them, and a batch at the limit is acknowledged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn put_records_limits_are_answered_with_kinesis_errors_not_413() {
+    let (server, c, _) = common::endpoint_with_stream("limits", 8).await;
+    common::assert_put_records_limits(&c, "limits").await;
+    server.shutdown().await;
+}
+
+/// Options with the faults of `table` (what `[target.faults]` holds).
+fn with_faults(table: &str) -> kbench::endpoint::embedded::EmbeddedOptions {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("faults.toml");
+    std::fs::write(&path, table).expect("write");
+    kbench::endpoint::embedded::EmbeddedOptions {
+        faults: Some(kbench::scenario::faults::load(&path).expect("valid faults")),
+        ..Default::default()
+    }
+}
+
+async fn put(c: &aws_sdk_kinesis::Client, stream: &str) -> Result<(), String> {
+    use aws_sdk_kinesis::error::SdkError;
+    match c
+        .put_record()
+        .stream_name(stream)
+        .partition_key("k")
+        .data(Blob::new(b"x".to_vec()))
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(SdkError::DispatchFailure(e)) => Err(format!("dispatch failure: io {}", e.is_io())),
+        Err(SdkError::ServiceError(e)) => Err(format!(
+            "{} {}",
+            e.raw().status().as_u16(),
+            aws_sdk_kinesis::error::ProvideErrorMetadata::code(e.err()).unwrap_or("")
+        )),
+        Err(e) => Err(format!("other: {e:?}")),
+    }
+}
+
+/// Injected errors reach the SDK as Kinesis's own: the code it reads and the HTTP status.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn injected_errors_reach_the_sdk_as_kinesis_errors() {
+    for (code, status) in [
+        ("InternalFailure", 500),
+        ("ServiceUnavailable", 503),
+        ("ProvisionedThroughputExceededException", 400),
+    ] {
+        let options = with_faults(&format!(
+            "errors = [{{ operation = \"PutRecord\", code = \"{code}\", rate = 1 }}]"
+        ));
+        let (server, c, _) = common::endpoint_with_stream_and("errors", 1, &options).await;
+        assert_eq!(put(&c, "errors").await, Err(format!("{status} {code}")));
+        assert_eq!(options.injected.snapshot().describe(), format!("1 {code}"));
+        server.shutdown().await;
+    }
+}
+
+/// A reset drops the connection without a response: the SDK sees a dispatch failure (an I/O
+/// error), and the next call, on a new connection, goes through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reset_is_a_dispatch_failure_to_the_sdk() {
+    let options = with_faults("reset_rate = 1");
+    let (server, c, _) = common::endpoint_with_stream_and("reset", 1, &options).await;
+    assert_eq!(
+        put(&c, "reset").await,
+        Err("dispatch failure: io true".into())
+    );
+    // only the data plane is reset: the stream's own calls go through
+    let stored = c
+        .describe_stream_summary()
+        .stream_name("reset")
+        .send()
+        .await
+        .expect("control-plane calls are not reset");
+    assert!(stored.stream_description_summary().is_some());
+    assert_eq!(options.injected.snapshot().resets, 1);
+    server.shutdown().await;
+}
+
+/// During an outage every request's connection is dropped; after it, the same endpoint
+/// answers again with its state kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outage_drops_every_connection_and_ends_without_a_restart() {
+    let options = with_faults("outage = { from = \"0s\", to = \"1s\" }");
+    let (server, c, _) = common::endpoint_with_stream_and("outage", 1, &options).await;
+    // the first put starts the fault clock, in the outage
+    let started = Instant::now();
+    assert_eq!(
+        put(&c, "outage").await,
+        Err("dispatch failure: io true".into())
+    );
+    assert_eq!(
+        put(&c, "outage").await,
+        Err("dispatch failure: io true".into())
+    );
+    tokio::time::sleep(Duration::from_secs(1).saturating_sub(started.elapsed())).await;
+    assert_eq!(put(&c, "outage").await, Ok(()), "the stream is still there");
+    let counts = options.injected.snapshot();
+    assert_eq!((counts.outages, counts.outage_dropped), (1, 2));
+    server.shutdown().await;
+}

@@ -1,5 +1,7 @@
 //! The null endpoint (`kbench serve --null`): the SDK and a whole run against it.
 
+mod common;
+
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use kbench::endpoint::embedded::{Embedded, EmbeddedOptions};
@@ -128,15 +130,20 @@ fn scenario(consumer: bool) -> scenario::Scenario {
     scenario::parse(&text, "null.toml", "null").expect("valid")
 }
 
+/// A run's settings, its report under `out`.
+fn settings(out: &std::path::Path) -> RunSettings {
+    RunSettings {
+        out: out.to_path_buf(),
+        progress: false,
+        embedded: EmbeddedOptions::default(),
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_against_it_accounts_for_every_record() {
     let server = Embedded::start_null(0).await.expect("null endpoint");
     let out = tempfile::tempdir().expect("tempdir");
-    let settings = RunSettings {
-        out: out.path().to_path_buf(),
-        progress: false,
-        embedded: EmbeddedOptions::default(),
-    };
+    let settings = settings(out.path());
     let mut s = scenario(false);
     s.target.endpoint = Endpoint::parse(&server.url()).expect("url");
     let run = runner::run(&s, &settings, CancellationToken::new())
@@ -158,5 +165,86 @@ async fn a_run_against_it_accounts_for_every_record() {
         .err()
         .expect("a consumer cannot read from the null endpoint");
     assert!(format!("{e:#}").contains("enabled = false"), "{e:#}");
+    server.shutdown().await;
+}
+
+/// Issue 16: a PutRecords batch at the Kinesis limit (500 records of 10 KiB, a body of about
+/// 6.7 MiB) is acknowledged whole by the null endpoint too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_put_records_batch_at_the_kinesis_limit_is_accepted_end_to_end() {
+    let server = Embedded::start_null(0).await.expect("null endpoint");
+    let out = tempfile::tempdir().expect("tempdir");
+    let settings = settings(out.path());
+    let text = common::at_the_batch_limit(&format!("endpoint = \"{}\"", server.url()), false);
+    let s = scenario::parse(&text, "limit.toml", "limit").expect("valid");
+    let run = runner::run(&s, &settings, CancellationToken::new())
+        .await
+        .expect("run");
+    common::assert_at_the_batch_limit(&run.summary.variants[0]);
+    server.shutdown().await;
+}
+
+/// Issue 16: the null endpoint holds a PutRecords to Kinesis's limits as the embedded one does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn put_records_limits_are_answered_with_kinesis_errors_not_413() {
+    let (server, c) = null_client().await;
+    stream::ensure(&c, "limits", 8, true, Duration::from_secs(5))
+        .await
+        .expect("stream");
+    common::assert_put_records_limits(&c, "limits").await;
+    server.shutdown().await;
+}
+
+/// Issue 16: the null endpoint takes faults too (`kbench serve --null --faults FILE`): a
+/// PutRecords has entries failed in their places and the rest acknowledged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partial_failures_on_the_null_endpoint_keep_the_entries_in_order() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("faults.toml");
+    std::fs::write(&path, "partial_failure_rate = 0.5\n").expect("write");
+    let options = EmbeddedOptions {
+        faults: Some(scenario::faults::load(&path).expect("valid")),
+        ..EmbeddedOptions::default()
+    };
+    let server = Embedded::start_null_with(0, &options)
+        .await
+        .expect("null endpoint");
+    let url = Endpoint::parse(&server.url()).expect("url");
+    let c = client::build(&url, None, None).await.expect("client");
+    stream::ensure(&c, "p", 2, true, Duration::from_secs(5))
+        .await
+        .expect("stream");
+    let entries = (0..200).map(|i| {
+        PutRecordsRequestEntry::builder()
+            .partition_key(format!("k{i}"))
+            .data(Blob::new(vec![1u8; 10]))
+            .build()
+            .expect("entry")
+    });
+    let out = c
+        .put_records()
+        .stream_name("p")
+        .set_records(Some(entries.collect()))
+        .send()
+        .await
+        .expect("PutRecords");
+    let records = out.records();
+    assert_eq!(records.len(), 200);
+    let failed = records.iter().filter(|r| r.error_code().is_some()).count();
+    assert_eq!(out.failed_record_count(), Some(failed as i32));
+    assert!((50..150).contains(&failed), "{failed} of 200 at 50%");
+    // a record acknowledged is on the shard its key maps to: the answers are in request order
+    let even = ShardMap::even(2);
+    for (i, r) in records.iter().enumerate() {
+        if let Some(shard) = r.shard_id() {
+            let want = even.id(even.shard_of_key(&format!("k{i}")).expect("shard"));
+            assert_eq!(shard, want, "record {i}");
+        }
+    }
+    let counts = options.injected.snapshot();
+    assert_eq!(
+        (counts.partial_throttled + counts.partial_internal_failure) as usize,
+        failed
+    );
     server.shutdown().await;
 }

@@ -6,13 +6,14 @@
 //! (split as CreateStream splits them); PutRecord and PutRecords parse every record, route it
 //! to its shard by its explicit hash key or the MD5 of its partition key, and acknowledge it
 //! with a sequence number. Reads are refused with a message that says to turn the consumer off:
-//! there is nothing to read back.
+//! there is nothing to read back. A PutRecords is held to Kinesis's limits as ferrokinesis holds
+//! it (500 records, 1 MiB of data a record, 5 MiB of data and keys a call), with the same errors.
 
-use super::embedded::request::{MAX_BODY_BYTES, operation, target};
+use super::embedded::request::{kinesis_error, operation, read_body, target};
+use crate::scenario::limits::{MAX_BATCH_BYTES, MAX_BATCH_RECORDS, MAX_RECORD_BYTES};
 use crate::workload::shardmap::ShardMap;
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use std::borrow::Cow;
@@ -33,13 +34,18 @@ struct Streams {
 pub fn app() -> axum::Router {
     axum::Router::new()
         .route("/", axum::routing::post(handle))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(Arc::new(Streams::default()))
 }
 
-async fn handle(State(streams): State<Arc<Streams>>, headers: HeaderMap, body: Bytes) -> Response {
-    let target = target(&headers);
-    let result = match operation(&headers) {
+async fn handle(State(streams): State<Arc<Streams>>, request: Request) -> Response {
+    // the body whole, up to the limit every local endpoint has; over it, a 413
+    let (request, body) = match read_body(request).await {
+        Ok(read) => read,
+        Err(refused) => return refused,
+    };
+    let headers = request.headers();
+    let target = target(headers);
+    let result = match operation(headers) {
         "PutRecords" => put_records(&streams, &body),
         "PutRecord" => put_record(&streams, &body),
         "CreateStream" => create_stream(&streams, &body),
@@ -53,19 +59,15 @@ async fn handle(State(streams): State<Arc<Streams>>, headers: HeaderMap, body: B
             "the null endpoint answers PutRecord, PutRecords and the stream calls a run needs, not `{target}`"
         ))),
     };
-    let (status, body) = match result {
-        Ok(body) => (StatusCode::OK, body),
-        Err(f) => (
-            StatusCode::BAD_REQUEST,
-            serde_json::json!({ "__type": f.kind, "message": f.message }).to_string(),
-        ),
-    };
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/x-amz-json-1.1")],
-        body,
-    )
-        .into_response()
+    match result {
+        Ok(body) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/x-amz-json-1.1")],
+            body,
+        )
+            .into_response(),
+        Err(f) => kinesis_error(StatusCode::BAD_REQUEST, f.kind, &f.message),
+    }
 }
 
 /// A Kinesis error: its type (`__type`) and message.
@@ -104,9 +106,8 @@ struct Named<'a> {
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct Record<'a> {
-    // parsed (a string must be there), neither decoded nor kept
+    // parsed (a string must be there) and measured, neither decoded nor kept
     #[serde(borrow)]
-    #[allow(dead_code)]
     data: Cow<'a, str>,
     #[serde(borrow)]
     partition_key: Cow<'a, str>,
@@ -182,6 +183,7 @@ impl Streams {
 fn put_records(streams: &Streams, body: &[u8]) -> Answer {
     let input: PutRecordsIn = parse(body)?;
     let map = streams.get(name(&input.stream_name)?)?;
+    within_limits(&input.records)?;
     let mut out = String::with_capacity(32 + input.records.len() * 64);
     out.push_str(r#"{"FailedRecordCount":0,"EncryptionType":"NONE","Records":["#);
     for (i, record) in input.records.iter().enumerate() {
@@ -196,9 +198,56 @@ fn put_records(streams: &Streams, body: &[u8]) -> Answer {
     Ok(out)
 }
 
+/// Kinesis's limits on a PutRecords, checked as ferrokinesis checks them: the count and each
+/// record's data (ValidationException), then the data and keys of the whole call
+/// (InvalidArgumentException).
+fn within_limits(records: &[Record]) -> Result<(), Failure> {
+    let invalid = |message: String| Failure {
+        kind: "ValidationException",
+        message: format!("1 validation error detected: {message}"),
+    };
+    if records.is_empty() || records.len() > MAX_BATCH_RECORDS {
+        return Err(invalid(format!(
+            "Value at 'records' failed to satisfy constraint: Member must have length between 1 and {MAX_BATCH_RECORDS} (it has {})",
+            records.len()
+        )));
+    }
+    let mut total = 0u64;
+    for (i, record) in records.iter().enumerate() {
+        let data = base64_decoded_len(&record.data);
+        if data > MAX_RECORD_BYTES {
+            return Err(invalid(format!(
+                "Value at 'records.{}.member.data' failed to satisfy constraint: Member must have length less than or equal to {MAX_RECORD_BYTES}",
+                i + 1
+            )));
+        }
+        total += data + record.partition_key.len() as u64;
+    }
+    if total > MAX_BATCH_BYTES {
+        return Err(Failure::invalid(format!(
+            "Records' total data + partition key payload exceeds {MAX_BATCH_BYTES} bytes"
+        )));
+    }
+    Ok(())
+}
+
+/// The length of what `text` decodes to as padded base64, without decoding it.
+fn base64_decoded_len(text: &str) -> u64 {
+    let padding = text.bytes().rev().take(2).filter(|&b| b == b'=').count();
+    ((text.len() / 4 * 3).saturating_sub(padding)) as u64
+}
+
 fn put_record(streams: &Streams, body: &[u8]) -> Answer {
     let input: PutRecordIn = parse(body)?;
     let map = streams.get(name(&input.stream_name)?)?;
+    if base64_decoded_len(&input.record.data) > MAX_RECORD_BYTES {
+        return Err(Failure {
+            kind: "ValidationException",
+            message: format!(
+                "1 validation error detected: Value at 'data' failed to satisfy constraint: Member must have length less than or equal to {MAX_RECORD_BYTES}"
+            ),
+        });
+    }
     let mut out = String::with_capacity(80);
     out.push('{');
     streams.acknowledge(&map, &input.record, &mut out)?;

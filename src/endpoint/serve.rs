@@ -13,7 +13,7 @@ pub async fn serve(
     shutdown: impl Future<Output = anyhow::Result<()>>,
 ) -> anyhow::Result<i32> {
     let server = if null {
-        Embedded::start_null(port).await?
+        Embedded::start_null_with(port, options).await?
     } else {
         Embedded::start(port, options).await?
     };
@@ -36,7 +36,19 @@ pub async fn serve(
             "  try: AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x aws kinesis list-streams --endpoint-url {url} --region us-east-1"
         ));
     }
+    if options.faults.is_some() {
+        out(
+            "  faults on: the fault clock starts at the first PutRecord, PutRecords, GetRecords or GetShardIterator",
+        );
+    }
     shutdown.await?;
     server.shutdown().await;
+    if options.faults.is_some() {
+        let said = options.injected.snapshot().describe();
+        out(&format!(
+            "kbench: faults injected: {}",
+            if said.is_empty() { "none" } else { &said }
+        ));
+    }
     Ok(EXIT_OK)
 }

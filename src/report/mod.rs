@@ -257,6 +257,9 @@ pub struct RunSummary {
     /// The first report file that could not be written, and why: the report is incomplete.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub report_error: Option<String>,
+    /// With `[target.faults]`: the faults the embedded endpoint injected during the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub faults_injected: Option<crate::endpoint::embedded::InjectedCounts>,
 }
 
 /// One API variant's run over the scenario's phases.

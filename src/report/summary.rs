@@ -50,6 +50,11 @@ pub fn render(s: &RunSummary, dir: &str) -> String {
     if let Some(c) = &s.comparison {
         render_comparison(&mut out, c);
     }
+    if let Some(injected) = &s.faults_injected {
+        let said = injected.describe();
+        let said = if said.is_empty() { "none" } else { &said };
+        let _ = writeln!(out, "faults injected: {said}");
+    }
     if let Some(e) = &s.report_error {
         let _ = writeln!(
             out,

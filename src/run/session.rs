@@ -1,7 +1,7 @@
 //! A session: the endpoint and a ready stream, which several runs can use in turn.
 
 use super::{RunOutcome, RunSettings};
-use crate::endpoint::embedded::Embedded;
+use crate::endpoint::embedded::{Embedded, EmbeddedOptions};
 use crate::endpoint::{claim, client, stream};
 use crate::scenario::{Endpoint, Scenario};
 use anyhow::Context;
@@ -25,7 +25,14 @@ impl Session {
     pub async fn open(scenario: &Scenario, settings: &RunSettings) -> anyhow::Result<Session> {
         let target = &scenario.target;
         let embedded = match target.endpoint {
-            Endpoint::Embedded => Some(Embedded::start(0, &settings.embedded).await?),
+            Endpoint::Embedded => {
+                // the scenario's faults; the counters stay the settings' own, for the report
+                let options = EmbeddedOptions {
+                    faults: target.faults.clone(),
+                    ..settings.embedded.clone()
+                };
+                Some(Embedded::start(0, &options).await?)
+            }
             _ => None,
         };
         let local_url = embedded.as_ref().map(Embedded::url);

@@ -42,6 +42,14 @@ pub async fn run(
 ) -> anyhow::Result<RunOutcome> {
     let dir = report::create_run_dir(&settings.out, &scenario.name)?;
     let started = Instant::now();
+    // the faults the endpoint injects during this run (a sweep runs several on one endpoint)
+    let injected_before = settings.embedded.injected.snapshot();
+    let injected = || {
+        scenario.target.faults.as_ref().map(|_| {
+            let now = settings.embedded.injected.snapshot();
+            now.since(&injected_before)
+        })
+    };
     let mut summary = RunSummary {
         schema_version: report::SCHEMA_VERSION,
         kbench_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -62,6 +70,7 @@ pub async fn run(
         not_run: Vec::new(),
         comparison: None,
         report_error: None,
+        faults_injected: injected(),
     };
     if scenario.target.endpoint != Endpoint::Aws && scenario.target.region.is_none() {
         summary.region = client::LOCAL_REGION.into();
@@ -137,6 +146,7 @@ pub async fn run(
                 summary.status = "failed".into();
                 summary.ended_at = Some(chrono::Utc::now().to_rfc3339());
                 summary.elapsed_s = started.elapsed().as_secs_f64();
+                summary.faults_injected = injected();
                 let _ = write(&summary, &measured);
                 return Err(e.context(format!("variant {api} failed")));
             }
@@ -145,6 +155,7 @@ pub async fn run(
         summary.variants.push(variant_summary);
         measured.push(variant_measured);
         summary.elapsed_s = started.elapsed().as_secs_f64();
+        summary.faults_injected = injected();
         keep(write(&summary, &measured));
     }
 
@@ -153,6 +164,7 @@ pub async fn run(
     summary.ended_at = Some(chrono::Utc::now().to_rfc3339());
     summary.elapsed_s = started.elapsed().as_secs_f64();
     summary.comparison = Comparison::of(&summary.variants);
+    summary.faults_injected = injected();
     keep(write(&summary, &measured));
     let writers_error = writers
         .lock()

@@ -7,6 +7,7 @@
 //! the other way round.
 
 pub mod command;
+pub mod faults;
 pub mod keys;
 pub mod limits;
 pub mod model;
@@ -57,6 +58,9 @@ pub struct Target {
     pub shards: u32,
     pub create: bool,
     pub delete_after: bool,
+    /// `[target.faults]`: what the embedded endpoint injects (None: nothing).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub faults: Option<faults::Faults>,
 }
 
 /// The Kinesis endpoint kind.
@@ -145,17 +149,7 @@ impl Api {
 
     /// Reads a scenario-file name.
     pub fn parse(text: &str) -> Result<Api, String> {
-        let names: Vec<&str> = Api::ALL.iter().map(|a| a.name()).collect();
-        Api::ALL
-            .into_iter()
-            .find(|a| a.name() == text)
-            .ok_or_else(|| {
-                format!(
-                    "unknown API `{text}`{}; use {}",
-                    suggest(text, &names),
-                    quoted_list(&names)
-                )
-            })
+        find_named(&Api::ALL, Api::name, text, "API")
     }
 
     /// Whether a call carries several Kinesis records.
@@ -168,6 +162,27 @@ impl std::fmt::Display for Api {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
     }
+}
+
+/// The one of `all` whose `name` is `text`, or an error naming it an unknown `what` with the
+/// names it could be.
+pub fn find_named<T: Copy>(
+    all: &[T],
+    name: fn(T) -> &'static str,
+    text: &str,
+    what: &str,
+) -> Result<T, String> {
+    let names: Vec<&str> = all.iter().map(|&t| name(t)).collect();
+    all.iter()
+        .copied()
+        .find(|&t| name(t) == text)
+        .ok_or_else(|| {
+            format!(
+                "unknown {what} `{text}`{}; use {}",
+                suggest(text, &names),
+                quoted_list(&names)
+            )
+        })
 }
 
 /// `"a", "b" or "c"`.

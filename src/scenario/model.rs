@@ -43,6 +43,8 @@ pub struct RawTarget {
     pub create: Option<bool>,
     pub delete_after: Option<bool>,
     pub capacity: Option<S<String>>,
+    /// `[target.faults]`, checked by `super::faults`.
+    pub faults: Option<S<super::faults::RawFaults>>,
 }
 
 #[derive(Debug, Deserialize, Default)]

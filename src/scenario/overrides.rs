@@ -131,6 +131,11 @@ impl Overrides {
     pub fn apply(&self, mut s: Scenario) -> anyhow::Result<Scenario> {
         if let Some(e) = &self.endpoint {
             s.target.endpoint = e.clone();
+            if s.target.faults.is_some() && *e != Endpoint::Embedded {
+                anyhow::bail!(
+                    "--endpoint {e}: the scenario has [target.faults], which only the embedded endpoint injects; leave --endpoint out, or serve the faults with `kbench serve --faults FILE` and point --endpoint at it"
+                );
+            }
         }
         if let Some(r) = &self.region {
             s.target.region = Some(r.clone());

@@ -11,7 +11,8 @@ use super::limits::*;
 use super::model::{RawScenario, S};
 use super::units::{decimal_size_note, parse_duration};
 use super::*;
-use position::{key_at, line_col};
+use position::key_at;
+pub(crate) use position::line_col;
 use std::ops::Range;
 use std::path::Path;
 use values::{check_duration, in_range, parse_apis, size_value};
@@ -277,7 +278,11 @@ impl Validator<'_> {
                 "unknown capacity mode `{other}`; use \"provisioned\""
             )),
         });
+        let faults = faults::check_scenario(t.faults.as_ref(), &endpoint, seed, |span, key, m| {
+            self.push(span, Some(key), m)
+        });
         let target = Target {
+            faults,
             endpoint,
             region,
             stream,

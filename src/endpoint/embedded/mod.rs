@@ -5,16 +5,20 @@
 //! - `server.rs`: listening, serving a router, stopping (the null endpoint uses it too);
 //! - `request.rs`: what the layers read from a request (operation, body, stream);
 //! - one file per layer, each saying which Kinesis behaviour it restores and why ferrokinesis
-//!   lacks it; [`LAYERS`] stacks them.
+//!   lacks it; [`LAYERS`] stacks them. `faults.rs` is the one that makes it misbehave instead,
+//!   on purpose (`[target.faults]`).
 
+mod faults;
 mod reads_after_writes;
 pub(crate) mod request;
+mod request_size;
 mod server;
 
 use anyhow::Context;
 use axum::Router;
 use ferrokinesis::store::{DurableStateOptions, Store, StoreOptions};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -34,7 +38,14 @@ pub struct EmbeddedOptions {
     /// Where the endpoint keeps its state (a write-ahead log and snapshots) so a restart
     /// resumes it; None: in memory only.
     pub state_dir: Option<std::path::PathBuf>,
+    /// Faults to inject (`[target.faults]`, `kbench serve --faults`); None: none.
+    pub faults: Option<crate::scenario::faults::Faults>,
+    /// What the endpoint injected, counted; clones of the options share the counters, so
+    /// whoever made the options reads what the endpoint they started injected.
+    pub injected: Arc<Injected>,
 }
+
+pub use faults::{Injected, InjectedCounts};
 
 impl Default for EmbeddedOptions {
     fn default() -> Self {
@@ -43,6 +54,8 @@ impl Default for EmbeddedOptions {
             max_retained_bytes: DEFAULT_MAX_RETAINED_BYTES,
             lifecycle_delay: Duration::from_millis(50),
             state_dir: None,
+            faults: None,
+            injected: Arc::default(),
         }
     }
 }
@@ -62,7 +75,11 @@ type Layer = fn(router: Router, store: &Store, options: &EmbeddedOptions) -> Rou
 /// The layers, innermost first: each wraps ferrokinesis and the layers before it, so a request
 /// meets the last one first. A new behaviour is a new file in this folder with a `layer`
 /// function (copy `reads_after_writes.rs`) and one more line here.
-const LAYERS: &[Layer] = &[reads_after_writes::layer];
+const LAYERS: &[Layer] = &[
+    request_size::layer,
+    reads_after_writes::layer,
+    faults::layer,
+];
 
 /// ferrokinesis's router over `store`, with every layer on it.
 fn layers(router: Router, store: &Store, options: &EmbeddedOptions) -> Router {
@@ -126,7 +143,13 @@ impl Embedded {
 
     /// The null endpoint (see [`super::null`]) on 127.0.0.1 `port` (0: any free port).
     pub async fn start_null(port: u16) -> anyhow::Result<Embedded> {
-        Self::serve_app(server::bind(port).await?, super::null::app())
+        Self::start_null_with(port, &EmbeddedOptions::default()).await
+    }
+
+    /// The null endpoint with the faults of `options` (the only options it takes).
+    pub async fn start_null_with(port: u16, options: &EmbeddedOptions) -> anyhow::Result<Embedded> {
+        let app = faults::apply(super::null::app(), options);
+        Self::serve_app(server::bind(port).await?, app)
     }
 
     pub fn url(&self) -> String {

@@ -9,8 +9,32 @@ use axum::response::Response;
 use serde::Deserialize;
 use std::borrow::Cow;
 
-/// Largest request body read: a 5 MiB PutRecords, base64-encoded, with its JSON.
+/// Largest request body the local endpoints read (the embedded one and the null one): a
+/// PutRecords at the current 10 MiB quota (../shared/spec/KINESIS.md, "Data-plane limits"),
+/// base64-encoded, with its JSON. Kinesis's own limits (500 records, 1 MiB a record, 5 MiB a
+/// call in ferrokinesis) are smaller and answered with Kinesis's errors, so every body under
+/// this one gets a Kinesis answer, never a bare 413.
+///
+/// The arithmetic, at the worst: 10 MiB of data and keys is 13,981,014 bytes of base64
+/// (4 * ceil(10,485,760 / 3)); each of the 500 entries adds
+/// `{"Data":"","PartitionKey":"","ExplicitHashKey":""},` (52 bytes), a 39-digit hash key, and
+/// its key written as `\u00XX` escapes (6 bytes a character, up to 256 of them: at most
+/// 1,536 bytes, though the key's UTF-8 bytes already count in the 10 MiB): 500 x 1,627 =
+/// 813,500; the stream's name or ARN adds about 2 KiB. 14.8 MB in all (14.1 MiB), under 16 MiB.
 pub(crate) const MAX_BODY_BYTES: usize = 16 << 20;
+
+/// A Kinesis error as the service sends it over awsJson1_1: `status`, the code in the
+/// `x-amzn-errortype` header and as `__type` in the body, and a message. The SDK reads the code
+/// from either (../shared/spec/KINESIS.md, "Errors on the wire").
+pub(crate) fn kinesis_error(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = serde_json::json!({ "__type": code, "message": message }).to_string();
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "application/x-amz-json-1.1")
+        .header("x-amzn-errortype", code)
+        .body(Body::from(body))
+        .unwrap_or_default()
+}
 
 /// A request's X-Amz-Target (`Kinesis_20131202.PutRecords`); empty without one.
 pub(crate) fn target(headers: &HeaderMap) -> &str {
@@ -28,15 +52,51 @@ pub(crate) fn operation(headers: &HeaderMap) -> &str {
 
 /// Reads the whole body of `request` (at most [`MAX_BODY_BYTES`]) and returns the request,
 /// carrying the same body again for the layers and ferrokinesis after this one, with the bytes.
-/// A body that cannot be read is answered here with a 400, the `Err`.
+/// A body that cannot be read is answered here, the `Err`: one longer than [`MAX_BODY_BYTES`]
+/// as ferrokinesis answers bodies over its limit (413, SerializationException), one that cannot
+/// be read with a 400 SerializationException.
+///
+/// A body too long is read to its end all the same (up to [`DRAIN_BYTES`]) before the answer:
+/// a server that answers while the client is still sending, and closes, leaves the client a
+/// broken connection instead of the answer.
 pub(crate) async fn read_body(request: Request) -> Result<(Request, Bytes), Response> {
+    let declared: Option<u64> = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
     let (parts, body) = request.into_parts();
+    if let Some(length) = declared.filter(|&n| n > MAX_BODY_BYTES as u64) {
+        drain(body).await;
+        return Err(kinesis_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "SerializationException",
+            &format!("Request body is too large: {length} bytes, the limit is {MAX_BODY_BYTES}"),
+        ));
+    }
     match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
         Ok(bytes) => Ok((Request::from_parts(parts, Body::from(bytes.clone())), bytes)),
-        Err(e) => Err(Response::builder()
-            .status(StatusCode::BAD_REQUEST)
-            .body(Body::from(format!("cannot read the request body: {e}")))
-            .unwrap_or_default()),
+        Err(e) => Err(kinesis_error(
+            StatusCode::BAD_REQUEST,
+            "SerializationException",
+            &format!("cannot read the request body: {e}"),
+        )),
+    }
+}
+
+/// Most of a refused body read to let its client finish sending: four times the limit.
+const DRAIN_BYTES: usize = 4 * MAX_BODY_BYTES;
+
+/// Reads `body` and drops it, up to [`DRAIN_BYTES`].
+async fn drain(body: Body) {
+    use futures_util::StreamExt;
+    let mut stream = body.into_data_stream();
+    let mut read = 0;
+    while let Some(Ok(chunk)) = stream.next().await {
+        read += chunk.len();
+        if read > DRAIN_BYTES {
+            break;
+        }
     }
 }
 

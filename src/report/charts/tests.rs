@@ -211,6 +211,7 @@ pub(crate) fn sample(apis: &[&str], shards: usize) -> ReportData {
             not_run: Vec::new(),
             comparison,
             report_error: None,
+            faults_injected: None,
         },
         intervals: apis.iter().flat_map(|a| intervals(a)).collect(),
         shard_intervals: Vec::new(),
