@@ -440,14 +440,22 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     written
 }
 
-/// Marks the report in `dir` incomplete where it can still be marked: run.json with the
-/// report's summary (give it status "failed" and `report_error`), atomically or else rewritten
-/// in place (which needs little more room than the run.json it replaces); failing that, the
-/// smallest run.json that says so.
-pub fn mark_incomplete(dir: &Path, report: &RunReport) {
-    use json::RunJson;
-    let path = dir.join(RunJson.file_name());
-    if let Ok(full) = RunJson.render(report)
+/// Marks the report in `dir` incomplete where it can still be marked: its run.json (as last
+/// written) gets status "failed" and `report_error` = `why`, written atomically or else in
+/// place (which needs little more room than the file it replaces); failing that, the smallest
+/// run.json that says so.
+pub fn mark_incomplete(dir: &Path, why: &str) {
+    let path = dir.join("run.json");
+    let marked = std::fs::read(&path)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|mut v| {
+            let o = v.as_object_mut()?;
+            o.insert("status".into(), "failed".into());
+            o.insert("report_error".into(), why.into());
+            serde_json::to_vec_pretty(&v).ok()
+        });
+    if let Some(full) = marked
         && (write_atomically(&path, &full).is_ok() || std::fs::write(&path, &full).is_ok())
     {
         return;
@@ -455,7 +463,7 @@ pub fn mark_incomplete(dir: &Path, report: &RunReport) {
     let small = serde_json::json!({
         "schema_version": SCHEMA_VERSION,
         "status": "failed",
-        "report_error": report.summary.report_error,
+        "report_error": why,
     });
     if std::fs::write(&path, small.to_string()).is_err() {
         tracing::warn!("cannot mark `{}` incomplete", path.display());

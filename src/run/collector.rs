@@ -24,6 +24,12 @@ pub struct Writers {
     /// The first write that failed (a full disk): the rows after it are still collected and
     /// the summary still printed, and the run says its report is incomplete.
     pub error: Option<String>,
+    dir: std::path::PathBuf,
+}
+
+/// "cannot write report file `<dir>/<name>`", the context of a failed write.
+fn file(dir: &Path, name: &str) -> String {
+    format!("cannot write report file `{}`", dir.join(name).display())
 }
 
 impl Writers {
@@ -31,22 +37,27 @@ impl Writers {
     /// interval logs count from.
     pub fn create(dir: &Path, shards: Vec<String>, base: SystemTime) -> anyhow::Result<Writers> {
         Ok(Writers {
-            timeseries: TimeseriesWriter::create(dir)?,
-            shards: ShardTimeseriesWriter::create(dir, shards)?,
+            timeseries: TimeseriesWriter::create(dir)
+                .with_context(|| file(dir, "timeseries.csv"))?,
+            shards: ShardTimeseriesWriter::create(dir, shards)
+                .with_context(|| file(dir, "shard_timeseries.csv"))?,
             put_hlog: HlogWriter::create(
                 dir,
                 "put.hlog",
                 "put latency (intended send time -> acknowledgement, per record)",
                 base,
                 |s| &s.put_response,
-            )?,
+            )
+            .with_context(|| file(dir, "put.hlog"))?,
             e2e_hlog: HlogWriter::create(
                 dir,
                 "e2e.hlog",
                 "end-to-end latency (intended send time -> read by the consumer, per record)",
                 base,
                 |s| &s.e2e,
-            )?,
+            )
+            .with_context(|| file(dir, "e2e.hlog"))?,
+            dir: dir.to_path_buf(),
             error: None,
         })
     }
@@ -54,12 +65,26 @@ impl Writers {
     /// Writes one interval of variant `api`, which started at `variant_start`; the first
     /// failure is kept in [`Writers::error`].
     fn write(&mut self, api: &str, phases: &[String], variant_start: SystemTime, row: &Row) {
+        let dir = &self.dir;
         let written = self
             .timeseries
             .write(api, row)
-            .and_then(|_| self.shards.write(api, row))
-            .and_then(|_| self.put_hlog.write(api, phases, variant_start, row))
-            .and_then(|_| self.e2e_hlog.write(api, phases, variant_start, row));
+            .with_context(|| file(dir, "timeseries.csv"))
+            .and_then(|_| {
+                self.shards
+                    .write(api, row)
+                    .with_context(|| file(dir, "shard_timeseries.csv"))
+            })
+            .and_then(|_| {
+                self.put_hlog
+                    .write(api, phases, variant_start, row)
+                    .with_context(|| file(dir, "put.hlog"))
+            })
+            .and_then(|_| {
+                self.e2e_hlog
+                    .write(api, phases, variant_start, row)
+                    .with_context(|| file(dir, "e2e.hlog"))
+            });
         if let Err(e) = written {
             self.error.get_or_insert(format!("{e:#}"));
         }

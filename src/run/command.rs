@@ -105,18 +105,23 @@ pub async fn execute(
         }
     }
     // after baseline.txt, so report.html shows the comparison
+    // charts and report.html that cannot be written (a full disk) leave the report incomplete
+    let mut report_error = outcome.report_error.clone();
     if let Err(e) = ReportData::load(&outcome.dir).and_then(|d| crate::report::write_visuals(&d)) {
-        eprintln!("error: no charts or report.html: {e:#}");
-        failed = true;
+        let why = format!("no charts or report.html: {e:#}");
+        if report_error.is_none() {
+            crate::report::mark_incomplete(&outcome.dir, &why);
+            report_error = Some(why);
+        }
     }
-    if let Some(e) = &outcome.report_error {
+    if let Some(e) = &report_error {
         eprintln!("error: the report in {dir} is incomplete: {e}");
     }
     if let Some(failure) = &outcome.failure {
         eprintln!("error: the run failed: {failure}");
         return Ok(EXIT_FAILED);
     }
-    if outcome.report_error.is_some() {
+    if report_error.is_some() {
         return Ok(EXIT_FAILED);
     }
     if outcome.interrupted {

@@ -176,12 +176,7 @@ pub async fn run(
         // run.json says so, if anything can still be written
         summary.report_error = Some(e.clone());
         summary.status = "failed".into();
-        let report = RunReport {
-            summary: &summary,
-            scenario,
-            measured: &measured,
-        };
-        report::mark_incomplete(&dir, &report);
+        report::mark_incomplete(&dir, e);
     }
     Ok(RunOutcome {
         summary,
