@@ -62,6 +62,8 @@ serve() {
     shift
     "$KBENCH" serve --port "$port" "$@" >"$work/serve-$port.log" 2>&1 &
     serve_pid=$!
+    # killed on purpose: no "Killed" line from the shell
+    disown "$serve_pid" 2>/dev/null || true
     for _ in $(seq 1 100); do
         if python3 -c "import socket,sys; socket.create_connection(('127.0.0.1',$port),0.2)" 2>/dev/null; then
             return 0
