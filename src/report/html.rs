@@ -91,6 +91,14 @@ pub fn render(data: &ReportData, charts: &[Chart]) -> String {
         render_comparison(&mut out, c);
     }
     super::scenario_section::render(&mut out, &data.scenario);
+    if let Some(injected) = &s.faults_injected {
+        let said = injected.describe();
+        let _ = writeln!(
+            out,
+            "<p class=\"warning\">faults injected by the endpoint ([target.faults]): {}</p>",
+            esc(if said.is_empty() { "none" } else { &said })
+        );
+    }
 
     let mut shown = vec![false; charts.len()];
     for v in &s.variants {

@@ -337,12 +337,11 @@ impl Incident {
         let calls: Vec<String> = self
             .calls
             .iter()
-            .map(|(op, n)| {
-                if op.ends_with("entries") {
-                    format!("{} {op}", count(*n))
-                } else {
-                    format!("{} {op} calls", count(*n))
-                }
+            .map(|(op, n)| match (op.strip_suffix(" entries"), *n == 1) {
+                (Some(op), true) => format!("1 {op} entry"),
+                (Some(_), false) => format!("{} {op}", count(*n)),
+                (None, true) => format!("1 {op} call"),
+                (None, false) => format!("{} {op} calls", count(*n)),
             })
             .collect();
         format!(
@@ -633,5 +632,35 @@ mod write_tests {
             "no tmp left"
         );
         assert!(!path.exists());
+    }
+}
+
+#[cfg(test)]
+mod incident_tests {
+    use super::*;
+
+    #[test]
+    fn an_incident_says_what_when_and_how_many_in_words() {
+        let i = Incident {
+            what: "endpoint unreachable".into(),
+            detail: "connection refused".into(),
+            from_s: 4.8,
+            to_s: 15.8,
+            calls: [
+                ("GetRecords".to_string(), 1),
+                ("PutRecords".to_string(), 1455),
+                ("PutRecords entries".to_string(), 1),
+            ]
+            .into(),
+        };
+        assert_eq!(
+            i.describe(crate::scenario::units::thousands),
+            "endpoint unreachable from 4.8 s to 15.8 s: connection refused (1 GetRecords call, 1,455 PutRecords calls, 1 PutRecords entry)"
+        );
+        let at = Incident { to_s: 4.8, ..i };
+        assert!(
+            at.describe(|n| n.to_string())
+                .starts_with("endpoint unreachable at 4.8 s:")
+        );
     }
 }
