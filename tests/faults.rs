@@ -289,4 +289,19 @@ async fn an_outage_shows_in_the_time_series_and_records_flow_again_after_it() {
         .sum();
     assert!(after > 0, "nothing acknowledged after the outage");
     assert_every_record_acknowledged_and_read(v, 800);
+    // and the summary names it, with its time
+    let named = v
+        .incidents
+        .iter()
+        .find(|i| i.what == "endpoint unreachable")
+        .unwrap_or_else(|| panic!("the outage is not named: {:?}", v.incidents));
+    assert!(
+        named.from_s > 0.7 && named.from_s < 1.5 && named.to_s > 2.5 && named.to_s < 3.5,
+        "named at the wrong time: {named:?}"
+    );
+    let text = kbench::report::summary::render(&o.summary, "dir");
+    assert!(
+        text.contains("incident: endpoint unreachable from 1."),
+        "{text}"
+    );
 }
