@@ -193,7 +193,7 @@ fn render_variant(out: &mut String, s: &VariantSummary) {
     if let Some(why) = super::slos_not_evaluated(&s.status) {
         let _ = writeln!(
             out,
-            "SLO: {why} (the figures above are what ran before the run stopped)"
+            "SLO: {why} (the figures above are what was measured, as it happened)"
         );
     } else if !s.slo.is_empty() {
         let verdicts: Vec<String> = s
