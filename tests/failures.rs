@@ -90,12 +90,13 @@ async fn a_dead_endpoint_fails_the_run_and_says_when_it_became_unreachable() {
     let failure = v.failure.as_deref().expect("a failure in words");
     assert!(failure.contains("most records failed"), "{failure}");
     assert!(v.slo.is_empty(), "no SLO verdict on a failed run");
+    // (a request in flight at the shutdown may first meet "connection closed before message
+    // completed": an episode of its own)
     let unreachable = v
         .incidents
         .iter()
-        .find(|i| i.what == "endpoint unreachable")
-        .unwrap_or_else(|| panic!("an unreachable incident: {:?}", v.incidents));
-    assert_eq!(unreachable.detail, "connection refused", "{unreachable:?}");
+        .find(|i| i.what == "endpoint unreachable" && i.detail == "connection refused")
+        .unwrap_or_else(|| panic!("a refused-connection incident: {:?}", v.incidents));
     // the endpoint went at ~2 s (the run's clock starts after its setup, so a little earlier)
     assert!(
         unreachable.from_s > 0.5 && unreachable.from_s < 4.0,
