@@ -99,6 +99,14 @@ pub fn is_throttling(code: &str) -> bool {
     THROTTLING_CODES.contains(&code)
 }
 
+/// Counts one more `key` in `counts` (a handful of keys: a list beats a map).
+pub fn tally<K: PartialEq>(counts: &mut Vec<(K, u64)>, key: K) {
+    match counts.iter_mut().find(|(k, _)| *k == key) {
+        Some((_, n)) => *n += 1,
+        None => counts.push((key, 1)),
+    }
+}
+
 /// The cause of a transport failure in a few words: the io error's kind where there is one
 /// ("connection refused"), else the innermost message.
 pub fn transport_detail(err: &(dyn Error + 'static)) -> String {

@@ -8,7 +8,7 @@
 use super::batch::{Entry, Packer, Record};
 use super::retry;
 use super::send::{Outcome, send};
-use crate::endpoint::incidents::{Incidents, Problem};
+use crate::endpoint::incidents::{Incidents, Problem, tally};
 use crate::metrics::collector::Registry;
 use crate::metrics::interval::Slot;
 use crate::metrics::interval::shard_entry;
@@ -335,10 +335,7 @@ impl Worker {
                         Outcome::Failed { code, retryable } => {
                             tracing::debug!(code = %code, attempt = e.attempts, "record attempt failed");
                             if !whole_call_failed {
-                                match entry_failures.iter_mut().find(|(c, _)| c == code) {
-                                    Some((_, n)) => *n += 1,
-                                    None => entry_failures.push((code.clone(), 1)),
-                                }
+                                tally(&mut entry_failures, code.clone());
                             }
                             *retryable
                         }

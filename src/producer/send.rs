@@ -5,7 +5,7 @@
 
 use super::batch::Entry;
 use crate::endpoint::client::count_request_bytes;
-use crate::endpoint::incidents::{Problem, is_throttling};
+use crate::endpoint::incidents::{Problem, is_throttling, tally};
 use crate::scenario::Api;
 use aws_sdk_kinesis::Client;
 use aws_sdk_kinesis::error::ProvideErrorMetadata;
@@ -102,10 +102,8 @@ pub struct Sent {
 
 /// Counts one more call that met `problem`.
 fn add_problem(problems: &mut Vec<(Problem, u64)>, problem: Option<Problem>) {
-    let Some(problem) = problem else { return };
-    match problems.iter_mut().find(|(p, _)| *p == problem) {
-        Some((_, n)) => *n += 1,
-        None => problems.push((problem, 1)),
+    if let Some(problem) = problem {
+        tally(problems, problem);
     }
 }
 
