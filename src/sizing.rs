@@ -8,10 +8,10 @@
 
 pub mod command;
 
-use crate::scenario::Scenario;
 use crate::scenario::keys::KeyDist;
 use crate::scenario::limits::{self, MAX_SHARDS};
 use crate::scenario::payload::Payload;
+use crate::scenario::{ConsumerKind, Scenario};
 use crate::workload::shardmap::ShardMap;
 
 /// Per-shard write limits.
@@ -328,20 +328,31 @@ impl Workload {
 
 impl Workload {
     /// A scenario's workload at `rate` records/s of `record_bytes` (data and key) each: its key
-    /// distribution and its consumer (one polling consumer at its poll interval, when enabled);
-    /// no enhanced fan-out consumers and no headroom.
+    /// distribution and its consumers (polling ones at their poll intervals, enhanced fan-out
+    /// ones); no headroom.
     pub fn of_scenario(s: &Scenario, rate: f64, record_bytes: f64) -> Workload {
+        let polling: Vec<f64> = s
+            .consumers
+            .iter()
+            .filter(|c| c.kind == ConsumerKind::Polling)
+            .map(|c| 1.0 / c.poll_interval().as_secs_f64().max(1e-3))
+            .collect();
         Workload {
             rate,
             record_bytes,
             keys: s.records.keys.clone(),
-            polling_consumers: u32::from(s.consumer.enabled),
-            polls_per_s: if s.consumer.enabled {
-                1.0 / s.consumer.poll_interval.as_secs_f64().max(1e-3)
-            } else {
+            polling_consumers: polling.len() as u32,
+            // the consumers' mean rate: the calls per shard come out as their sum
+            polls_per_s: if polling.is_empty() {
                 1.0
+            } else {
+                polling.iter().sum::<f64>() / polling.len() as f64
             },
-            efo_consumers: 0,
+            efo_consumers: s
+                .consumers
+                .iter()
+                .filter(|c| c.kind == ConsumerKind::Efo)
+                .count() as u32,
             headroom: 0.0,
         }
     }

@@ -65,7 +65,7 @@ impl Step {
             throttled_pct: t.throttled_pct,
             put_p99_ms: t.put.p99_ms,
             e2e_p99_ms: v.accounting.consumer.then_some(t.e2e.p99_ms),
-            lost: v.accounting.lost,
+            lost: v.accounting.reads.lost,
             given_up,
             passed: breached.is_empty() && v.status == "completed",
             breached,
@@ -260,7 +260,9 @@ pub fn step_scenario(
     });
     // later steps on the same stream read only their own records
     if !first_on_stream {
-        s.consumer.start = Start::Latest;
+        for c in &mut s.consumers {
+            c.start = Start::Latest;
+        }
     }
     s
 }
@@ -844,11 +846,9 @@ mod tests {
                 .iter()
                 .all(|p| p.rate.from == 2500.0 && p.rate.to == 2500.0)
         );
-        assert_eq!(s.consumer.start, Start::Latest);
+        assert_eq!(s.consumers[0].start, Start::Latest);
         assert_eq!(
-            step_scenario(&base, 3, 2500.0, &settings, true)
-                .consumer
-                .start,
+            step_scenario(&base, 3, 2500.0, &settings, true).consumers[0].start,
             Start::TrimHorizon
         );
         assert!(

@@ -154,20 +154,76 @@ fn record_over_one_mib() {
 }
 
 #[test]
-fn enhanced_fan_out_by_any_name_is_not_supported_yet_and_a_typo_gets_a_suggestion() {
-    for kind in ["efo", "enhanced_fan_out", "enhanced-fan-out"] {
-        rejects(
-            &GOOD.replace("drain = \"10s\"", &format!("kind = \"{kind}\"")),
-            12,
-            "consumer.kind",
-            "enhanced fan-out consumers are not supported yet; use kind = \"polling\"",
-        );
-    }
+fn an_unknown_consumer_kind_gets_a_suggestion() {
     rejects(
         &GOOD.replace("drain = \"10s\"", "kind = \"poling\""),
         12,
         "consumer.kind",
-        "unknown consumer kind `poling`, did you mean `polling`?; use \"polling\"",
+        "unknown consumer kind `poling`, did you mean `polling`?; use \"polling\" or \"efo\"",
+    );
+}
+
+/// The single `[consumer]` table of old scenarios is one polling consumer, printed in the new
+/// `[[consumer]]` form, which reads back the same; enhanced fan-out goes by three spellings.
+#[test]
+fn the_old_consumer_table_validates_and_prints_as_the_new_form() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let old = write(dir.path(), "old.toml", GOOD);
+    let out = kbench().arg("validate").arg(&old).assert().code(0);
+    let printed = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(
+        printed.contains("[[consumer]]\nname = \"polling-1\"\nkind = \"polling\""),
+        "{printed}"
+    );
+    let again = write(
+        dir.path(),
+        "again.toml",
+        printed.split_once('\n').map_or("", |x| x.1),
+    );
+    let out = kbench().arg("validate").arg(&again).assert().code(0);
+    let reprinted = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert_eq!(
+        printed.split_once('\n').map(|x| x.1),
+        reprinted.split_once('\n').map(|x| x.1)
+    );
+    for kind in ["efo", "enhanced_fan_out", "enhanced-fan-out"] {
+        let text = GOOD.replace("drain = \"10s\"", &format!("kind = \"{kind}\""));
+        let path = write(dir.path(), "efo.toml", &text);
+        kbench()
+            .arg("validate")
+            .arg(&path)
+            .assert()
+            .code(0)
+            .stdout(predicate::str::contains("kind = \"efo\""));
+    }
+}
+
+#[test]
+fn consumers_need_unique_names_and_polling_settings_only_on_polling_ones() {
+    let head = GOOD.split("[consumer]").next().expect("head").to_string();
+    rejects(
+        &(head.clone() + "[[consumer]]\nname = \"a\"\n[[consumer]]\nname = \"a\"\n"),
+        14,
+        "consumer[2].name",
+        "another consumer is already called `a`",
+    );
+    rejects(
+        &(head.clone() + "[[consumer]]\nkind = \"efo\"\npoll_interval = \"1s\"\n"),
+        13,
+        "consumer[1].poll_interval",
+        "applies to polling consumers only",
+    );
+    rejects(
+        &(head.clone() + "[[consumer]]\nname = \"a/b\"\n"),
+        12,
+        "consumer[1].name",
+        "is not a consumer name",
+    );
+    rejects(
+        &(head + "[[consumer]]\nmax_records = 0\n"),
+        12,
+        "consumer[1].max_records",
+        "use 1 to 10000 records per call",
     );
 }
 
@@ -701,7 +757,7 @@ fn compare_and_report_name_the_missing_file_or_the_wrong_version() {
     let (code, _, err) = compare(&old, &good, &[]);
     assert_eq!(code, Some(1));
     assert!(
-        err.contains("has schema_version 1") && err.contains("reads version 2"),
+        err.contains("has schema_version 1") && err.contains("reads versions 2 and 3"),
         "{err}"
     );
 

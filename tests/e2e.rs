@@ -82,9 +82,9 @@ fn assert_clean(s: &VariantSummary) {
     assert_eq!(a.scheduled, 200 + 1200, "every offered record is scheduled");
     assert_eq!(a.acknowledged, a.scheduled, "{a:?}");
     assert_eq!(a.given_up, 0);
-    assert_eq!(a.received, a.acknowledged, "{a:?}");
-    assert_eq!(a.lost, 0);
-    assert_eq!(a.duplicates, 0);
+    assert_eq!(a.reads.received, a.acknowledged, "{a:?}");
+    assert_eq!(a.reads.lost, 0);
+    assert_eq!(a.reads.duplicates, 0);
     assert!(a.holds);
     let total = s.total().expect("a total row");
     assert_eq!(total.phase, "total");
@@ -259,8 +259,8 @@ async fn a_put_records_batch_at_the_kinesis_limit_is_accepted_end_to_end() {
         .unwrap_or_else(|e| panic!("run failed: {e:#}"));
     let v = only(&outcome.summary);
     common::assert_at_the_batch_limit(v);
-    assert_eq!(v.accounting.received, v.accounting.acknowledged);
-    assert_eq!(v.accounting.lost, 0);
+    assert_eq!(v.accounting.reads.received, v.accounting.acknowledged);
+    assert_eq!(v.accounting.reads.lost, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -307,8 +307,8 @@ drain = "30s"
     assert!(total.counters.retried > 0, "throttled records are retried");
     assert_eq!(a.scheduled, 8000);
     assert_eq!(a.scheduled, a.acknowledged + a.given_up, "{a:?}");
-    assert_eq!(a.received, a.acknowledged);
-    assert_eq!(a.lost, 0);
+    assert_eq!(a.reads.received, a.acknowledged);
+    assert_eq!(a.reads.lost, 0);
     // one shard accepts 1,000 records/s; the first and last seconds are partial windows
     assert!(
         (800.0..=1100.0).contains(&total.achieved_rps),
@@ -356,8 +356,12 @@ drain = "30s"
     let a = &s.accounting;
     assert_eq!(s.status, "completed");
     assert!(a.holds, "{a:?}");
-    assert_eq!((a.given_up, a.lost, a.duplicates), (0, 0, 0), "{a:?}");
-    assert_eq!(a.received, a.acknowledged);
+    assert_eq!(
+        (a.given_up, a.reads.lost, a.reads.duplicates),
+        (0, 0, 0),
+        "{a:?}"
+    );
+    assert_eq!(a.reads.received, a.acknowledged);
     let phase = |name: &str| {
         s.phases
             .iter()
@@ -464,7 +468,7 @@ drain = "30s"
     assert!(a.given_up_interrupted > 0, "{a:?}");
     // everything the schedule offered before the interruption is counted: about 3 s x 3,000
     assert!(a.scheduled >= 8000, "{a:?}");
-    assert_eq!(a.lost, 0, "{a:?}");
+    assert_eq!(a.reads.lost, 0, "{a:?}");
 }
 
 /// Real Kinesis, opt-in: `KBENCH_AWS_TESTS=1 cargo test --release -- --ignored real_aws`.
@@ -498,8 +502,8 @@ drain = "60s"
     let outcome = run(&text, out.path()).await;
     let a = &only(&outcome.summary).accounting;
     assert_eq!(a.acknowledged, 500, "{a:?}");
-    assert_eq!(a.received, 500, "{a:?}");
-    assert_eq!(a.lost, 0);
+    assert_eq!(a.reads.received, 500, "{a:?}");
+    assert_eq!(a.reads.lost, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -513,7 +517,7 @@ async fn json_payloads_from_a_template_and_a_replay_file_are_verified_end_to_end
     let outcome = run(&clicks, out.path()).await;
     let a = &only(&outcome.summary).accounting;
     assert_eq!(
-        (a.scheduled, a.acknowledged, a.received, a.lost),
+        (a.scheduled, a.acknowledged, a.reads.received, a.reads.lost),
         (1000, 1000, 1000, 0),
         "{a:?}"
     );
@@ -533,7 +537,11 @@ async fn json_payloads_from_a_template_and_a_replay_file_are_verified_end_to_end
         .await
         .unwrap_or_else(|e| panic!("{e:#}"));
     let a = &only(&outcome.summary).accounting;
-    assert_eq!((a.acknowledged, a.received, a.lost), (300, 300, 0), "{a:?}");
+    assert_eq!(
+        (a.acknowledged, a.reads.received, a.reads.lost),
+        (300, 300, 0),
+        "{a:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -675,9 +683,9 @@ drain = "20s"
         (
             a.scheduled,
             a.acknowledged,
-            a.received,
-            a.lost,
-            a.duplicates
+            a.reads.received,
+            a.reads.lost,
+            a.reads.duplicates
         ),
         (4500, 4500, 4500, 0, 0),
         "{a:?}"
@@ -760,7 +768,11 @@ drain = "30s"
     assert_eq!(v.status, "interrupted");
     assert_eq!(a.scheduled, a.acknowledged + a.given_up, "{a:?}");
     assert!(a.given_up_interrupted > 0, "{a:?}");
-    assert_eq!((a.lost, a.received_unacknowledged), (0, 0), "{a:?}");
+    assert_eq!(
+        (a.reads.lost, a.reads.received_unacknowledged),
+        (0, 0),
+        "{a:?}"
+    );
     let c = &v.total().expect("total").counters;
     assert!(c.throttled > 0, "{c:?}");
     // at most two user records per Kinesis record, and mostly two
@@ -923,9 +935,9 @@ async fn a_second_run_on_a_stream_in_use_is_warned_and_the_first_does_not_delete
     // the first run ended while the second was writing, and left the stream to it
     assert_eq!(only(&first_done.summary).status, "completed");
     assert_eq!(v.status, "completed", "{:?}", v.failure);
-    assert_eq!(v.accounting.lost, 0, "{:?}", v.accounting);
+    assert_eq!(v.accounting.reads.lost, 0, "{:?}", v.accounting);
     assert!(v.accounting.holds, "{:?}", v.accounting);
-    assert_eq!(v.accounting.received, v.accounting.acknowledged);
+    assert_eq!(v.accounting.reads.received, v.accounting.acknowledged);
     // neither deleted it: the first because the second used it, the second because it did not
     // create it; the second's in-use tag is gone
     use kbench::endpoint::claim::{CREATED_BY, IN_USE, Tags, tags};
@@ -971,8 +983,12 @@ async fn a_stream_deleted_mid_run_is_reported_as_vanished_not_as_lost() {
     );
     assert!(v.elapsed_s < 25.0, "it stopped early: {} s", v.elapsed_s);
     let a = &v.accounting;
-    assert_eq!(a.lost, 0, "{a:?}");
-    assert_eq!(a.received + a.unverified, a.acknowledged, "{a:?}");
+    assert_eq!(a.reads.lost, 0, "{a:?}");
+    assert_eq!(
+        a.reads.received + a.reads.unverified,
+        a.acknowledged,
+        "{a:?}"
+    );
     assert_eq!(a.scheduled, a.acknowledged + a.given_up, "{a:?}");
     let text = kbench::report::summary::render(&outcome.summary, "dir");
     assert!(

@@ -66,8 +66,12 @@ fn spawn_run(
 fn assert_accounted_not_lost(v: &VariantSummary) {
     let a = &v.accounting;
     assert_eq!(a.scheduled, a.acknowledged + a.given_up, "{a:?}");
-    assert_eq!(a.lost, 0, "nothing can be called lost here: {a:?}");
-    assert_eq!(a.received + a.unverified, a.acknowledged, "{a:?}");
+    assert_eq!(a.reads.lost, 0, "nothing can be called lost here: {a:?}");
+    assert_eq!(
+        a.reads.received + a.reads.unverified,
+        a.acknowledged,
+        "{a:?}"
+    );
 }
 
 /// Issue 16, failure 1: the endpoint dies mid-run. The run used to say "completed" and exit 0
@@ -162,16 +166,19 @@ async fn records_the_consumer_did_not_reach_are_not_verified_not_lost() {
         .await
         .expect("endpoint");
     let mut scenario = scenario_on(&server.url(), 2);
-    scenario.consumer.poll_interval = Duration::from_secs(5);
-    scenario.consumer.drain = Duration::from_millis(500);
+    scenario.consumers[0].poll_interval = Some(Duration::from_secs(5));
+    scenario.consumers[0].drain = Duration::from_millis(500);
     let outcome = runner::run(&scenario, &settings, CancellationToken::new())
         .await
         .expect("a report");
     let v = only(&outcome.summary);
     let a = &v.accounting;
     assert_accounted_not_lost(v);
-    assert!(a.unverified > 0, "the reader was not back in time: {a:?}");
-    let why = a.unverified_why.as_deref().unwrap_or_default();
+    assert!(
+        a.reads.unverified > 0,
+        "the reader was not back in time: {a:?}"
+    );
+    let why = a.reads.unverified_why.as_deref().unwrap_or_default();
     assert!(why.contains("consumer fell behind"), "{why}");
     assert_eq!(v.status, "failed", "unverified records fail the run");
     server.shutdown().await;

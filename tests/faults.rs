@@ -76,10 +76,10 @@ fn assert_every_record_acknowledged_and_read(v: &VariantSummary, scheduled: u64)
     );
     assert_eq!(a.given_up, 0, "{a:?}");
     assert_eq!(
-        a.received, a.acknowledged,
+        a.reads.received, a.acknowledged,
         "every acknowledged record read: {a:?}"
     );
-    assert_eq!(a.lost, 0, "{a:?}");
+    assert_eq!(a.reads.lost, 0, "{a:?}");
 }
 
 /// run.json says what was injected, and matches the schema's optional field.
@@ -147,7 +147,7 @@ async fn partial_failures_are_retried_entry_by_entry_and_never_stored() {
     assert_eq!(c.throttled, injected.partial_throttled, "{c:?}");
     assert_every_record_acknowledged_and_read(v, 900);
     // a failed entry was not stored: no record was read back twice
-    assert_eq!(v.accounting.duplicates, 0, "{:?}", v.accounting);
+    assert_eq!(v.accounting.reads.duplicates, 0, "{:?}", v.accounting);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

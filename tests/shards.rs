@@ -99,7 +99,7 @@ async fn a_hot_key_throttles_its_shard_and_no_other() {
             .iter()
             .any(|w| w.contains("no number of shards fixes this"))
     );
-    assert_eq!(s.accounting.lost, 0);
+    assert_eq!(s.accounting.reads.lost, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -119,7 +119,7 @@ drain = "20s"
 "#)
     .await;
     assert_eq!(s.accounting.acknowledged, 800);
-    assert_eq!(s.accounting.received, 800);
+    assert_eq!(s.accounting.reads.received, 800);
     for shard in &s.per_shard {
         assert_eq!(shard.acknowledged, 200, "round robin: {shard:?}");
     }

@@ -9,7 +9,6 @@ use crate::endpoint::incidents::{Incidents, Problem};
 use crate::metrics::histogram::Latency;
 use crate::metrics::interval::Slot;
 use crate::scenario::Start;
-use crate::scenario::limits::GET_RECORDS_MAX_RECORDS;
 use anyhow::Context;
 use aws_sdk_kinesis::Client;
 use aws_sdk_kinesis::error::ProvideErrorMetadata;
@@ -140,6 +139,8 @@ pub struct ReaderContext {
     pub stream: String,
     pub verifier: Arc<Verifier>,
     pub poll_interval: Duration,
+    /// GetRecords' `Limit`.
+    pub max_records: i32,
     pub start: Instant,
     /// Told of every failed call; a gone stream stops the run.
     pub incidents: Arc<Incidents>,
@@ -185,7 +186,7 @@ pub async fn read_shard(
             .client
             .get_records()
             .shard_iterator(&iterator)
-            .limit(GET_RECORDS_MAX_RECORDS)
+            .limit(ctx.max_records)
             .send();
         // a stalled connection must not keep the run from ending
         let result = tokio::select! {
@@ -199,15 +200,19 @@ pub async fn read_shard(
         };
         drop(permit);
         let now = Instant::now();
-        let phase = |b: &mut crate::metrics::interval::Buckets| {
+        let reads = |b: &mut crate::metrics::interval::Buckets| {
             let p = ctx.verifier_phase(now);
-            b.phase(p).counters.get_calls += 1;
+            b.phase(p).read(ctx.verifier.consumer()).counters.get_calls += 1;
         };
         let wait = match result {
             Ok(out) => {
                 {
                     let mut buckets = slot.lock();
-                    phase(&mut buckets);
+                    reads(&mut buckets);
+                    if let Some(ms) = out.millis_behind_latest() {
+                        let p = ctx.verifier_phase(now);
+                        buckets.phase(p).read(ctx.verifier.consumer()).behind(ms);
+                    }
                     let received = out.records().iter().map(|r| Received {
                         data: r.data().as_ref(),
                         arrival_unix_ms: r
@@ -236,10 +241,14 @@ pub async fn read_shard(
             Err((code, problem)) => {
                 {
                     let mut buckets = slot.lock();
-                    phase(&mut buckets);
+                    reads(&mut buckets);
                     if code == "ProvisionedThroughputExceededException" {
                         let p = ctx.verifier_phase(now);
-                        buckets.phase(p).counters.get_throttled += 1;
+                        buckets
+                            .phase(p)
+                            .read(ctx.verifier.consumer())
+                            .counters
+                            .get_throttled += 1;
                     }
                 }
                 if code == "ExpiredIteratorException" {

@@ -13,9 +13,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Shared by every shard reader of a run.
+/// Shared by every shard reader of one consumer.
 #[derive(Debug)]
 pub struct Verifier {
+    /// The consumer's index in the scenario: its reads go to `Stats::read(consumer)`.
+    consumer: usize,
     run_id: u32,
     schedule: Arc<Schedule>,
     start: Instant,
@@ -36,12 +38,14 @@ pub struct Received<'a> {
 
 impl Verifier {
     pub fn new(
+        consumer: usize,
         run_id: u32,
         schedule: Arc<Schedule>,
         start: Instant,
         start_unix_ns: u64,
     ) -> Verifier {
         Verifier {
+            consumer,
             run_id,
             schedule,
             start,
@@ -71,11 +75,13 @@ impl Verifier {
                     let p = self
                         .schedule
                         .phase_at(now.saturating_duration_since(self.start));
-                    buckets.phase(p).counters.foreign += 1;
+                    buckets.phase(p).read(self.consumer).counters.foreign += 1;
                     return;
                 }
             };
-            let stats = buckets.phase(self.schedule.phase_of(stamp.seq));
+            let stats = buckets
+                .phase(self.schedule.phase_of(stamp.seq))
+                .read(self.consumer);
             stats.counters.received += 1;
             if !seen.insert(stamp.seq) {
                 stats.counters.duplicates += 1;
@@ -106,6 +112,11 @@ impl Verifier {
                 None => one(r.data, r.arrival_unix_ms),
             }
         }
+    }
+
+    /// The consumer's index in the scenario.
+    pub fn consumer(&self) -> usize {
+        self.consumer
     }
 
     /// The phase running `elapsed` after the run's start.
@@ -146,7 +157,7 @@ mod tests {
         }]));
         let start = Instant::now();
         let start_unix_ns = 1_000_000_000_000;
-        let v = Verifier::new(9, schedule, start, start_unix_ns);
+        let v = Verifier::new(1, 9, schedule, start, start_unix_ns);
         let stamped = |run_id, seq| {
             let mut d = vec![0u8; 40];
             Stamp {
@@ -170,7 +181,7 @@ mod tests {
             now,
             &mut buckets,
         );
-        let s = buckets.phase(0);
+        let s = buckets.phase(0).read(1);
         assert_eq!(s.counters.received, 3);
         assert_eq!(s.counters.duplicates, 1);
         assert_eq!(s.counters.foreign, 2);

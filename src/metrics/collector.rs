@@ -92,7 +92,8 @@ impl Collector {
     pub fn collect(&mut self, elapsed: Duration) -> Row {
         let mut interval = Stats::default();
         let mut by_phase = vec![Stats::default(); self.phases.len()];
-        for buckets in self.registry.take_all() {
+        for mut buckets in self.registry.take_all() {
+            buckets.iter_mut().for_each(Stats::roll_up_reads);
             for (p, stats) in buckets.iter() {
                 interval.merge(stats);
                 if let (Some(total), Some(this)) = (self.phases.get_mut(p), by_phase.get_mut(p)) {

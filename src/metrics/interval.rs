@@ -10,16 +10,16 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 macro_rules! counters {
-    ($($(#[doc = $doc:literal])* $name:ident),* $(,)?) => {
-        /// Record and call counts.
+    ($(#[doc = $what:literal])* $counters:ident { $($(#[doc = $doc:literal])* $name:ident),* $(,)? }) => {
+        $(#[doc = $what])*
         #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-        pub struct Counters { $($(#[doc = $doc])* pub $name: u64,)* }
+        pub struct $counters { $($(#[doc = $doc])* pub $name: u64,)* }
 
-        impl Counters {
+        impl $counters {
             /// Column names, in declaration order.
             pub const NAMES: &'static [&'static str] = &[$(stringify!($name)),*];
 
-            pub fn add(&mut self, other: &Counters) {
+            pub fn add(&mut self, other: &$counters) {
                 $(self.$name += other.$name;)*
             }
 
@@ -32,6 +32,8 @@ macro_rules! counters {
 }
 
 counters! {
+    /// Record and call counts; the read counts are every consumer's, summed.
+    Counters {
     /// Records whose intended send time came (generated and handed to the producer).
     scheduled,
     /// Records sent at least once.
@@ -74,6 +76,49 @@ counters! {
     get_calls,
     /// GetRecords calls rejected as throttled.
     get_throttled,
+    }
+}
+
+counters! {
+    /// What one consumer read.
+    ReadCounters {
+    /// Records of this run read back, duplicates included.
+    received,
+    /// Records read back more than once.
+    duplicates,
+    /// Records on the stream without this run's stamp.
+    foreign,
+    /// GetRecords calls (polling), or SubscribeToShard events (enhanced fan-out).
+    get_calls,
+    /// Reads rejected as throttled (GetRecords, GetShardIterator, SubscribeToShard).
+    get_throttled,
+    }
+}
+
+/// What one consumer read in one interval (or, merged, over a phase).
+#[derive(Clone, Debug, Default)]
+pub struct ReadStats {
+    pub counters: ReadCounters,
+    /// Per record: intended send time -> read by this consumer.
+    pub e2e: Latency,
+    /// Per record: ApproximateArrivalTimestamp -> read by this consumer.
+    pub in_stream: Latency,
+    /// The highest MillisBehindLatest the reads were told (None: no read said).
+    pub behind_ms: Option<u64>,
+}
+
+impl ReadStats {
+    pub fn merge(&mut self, other: &ReadStats) {
+        self.counters.add(&other.counters);
+        self.e2e.merge(&other.e2e);
+        self.in_stream.merge(&other.in_stream);
+        self.behind_ms = self.behind_ms.max(other.behind_ms);
+    }
+
+    /// A read's MillisBehindLatest.
+    pub fn behind(&mut self, ms: i64) {
+        self.behind_ms = self.behind_ms.max(Some(ms.max(0) as u64));
+    }
 }
 
 impl Counters {
@@ -138,6 +183,9 @@ pub struct Stats {
     pub last_ack: Duration,
     /// Per-shard write counts, indexed like the stream's shard map.
     pub shards: Vec<ShardCounters>,
+    /// What each consumer read, by its index in the scenario. Readers record here only;
+    /// [`Stats::roll_up_reads`] adds them into `counters`, `e2e` and `in_stream`.
+    pub reads: Vec<ReadStats>,
 }
 
 impl Stats {
@@ -159,6 +207,32 @@ impl Stats {
                 mine.add(s);
             }
         }
+        for (i, r) in other.reads.iter().enumerate() {
+            self.read(i).merge(r);
+        }
+    }
+
+    /// What consumer `i` read, created on first use.
+    pub fn read(&mut self, i: usize) -> &mut ReadStats {
+        if self.reads.len() <= i {
+            self.reads.resize_with(i + 1, Default::default);
+        }
+        &mut self.reads[i]
+    }
+
+    /// Adds every consumer's reads into the all-consumer figures (`counters`' read counts,
+    /// `e2e`, `in_stream`); called once on each task's fresh statistics, before any merge.
+    pub fn roll_up_reads(&mut self) {
+        for r in &self.reads {
+            let (c, rc) = (&mut self.counters, &r.counters);
+            c.received += rc.received;
+            c.duplicates += rc.duplicates;
+            c.foreign += rc.foreign;
+            c.get_calls += rc.get_calls;
+            c.get_throttled += rc.get_throttled;
+            self.e2e.merge(&r.e2e);
+            self.in_stream.merge(&r.in_stream);
+        }
     }
 }
 
@@ -175,6 +249,11 @@ impl Buckets {
             self.phases.resize_with(p + 1, || None);
         }
         self.phases[p].get_or_insert_with(Default::default)
+    }
+
+    /// The used buckets, mutable.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut Stats> {
+        self.phases.iter_mut().filter_map(|s| s.as_deref_mut())
     }
 
     /// Iterates (phase, stats) over the buckets that were used.

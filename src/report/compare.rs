@@ -80,7 +80,7 @@ impl ComparisonRow {
             kinesis_records: c.kinesis_records,
             put_units: c.put_units,
             request_bytes: c.request_bytes,
-            lost: v.accounting.lost,
+            lost: v.accounting.reads.lost,
             verified: v.accounting.consumer && v.accounting.holds,
             status: v.status.clone(),
         })

@@ -10,7 +10,7 @@ use anyhow::Context;
 use std::fs::File;
 use std::path::Path;
 
-fn latency_columns(prefix: &str) -> Vec<String> {
+pub(super) fn latency_columns(prefix: &str) -> Vec<String> {
     ["p50_ms", "p90_ms", "p99_ms", "p999_ms", "max_ms"]
         .iter()
         .map(|c| format!("{prefix}_{c}"))
@@ -19,7 +19,7 @@ fn latency_columns(prefix: &str) -> Vec<String> {
 
 /// The percentiles in ms; empty cells when there were no samples (in-stream latency not
 /// measured, e2e without a consumer): a latency not measured is not 0 ms.
-fn latency_values(l: &LatencySummary) -> Vec<String> {
+pub(super) fn latency_values(l: &LatencySummary) -> Vec<String> {
     [l.p50_ms, l.p90_ms, l.p99_ms, l.p999_ms, l.max_ms]
         .iter()
         .map(|v| {
@@ -141,19 +141,41 @@ impl Exporter for LatencyCsv {
                 if !summary {
                     continue;
                 }
-                for (pct, value, count) in h.spectrum() {
-                    w.write_record([
-                        v.api.clone(),
-                        name.to_string(),
-                        format!("{pct:.6}"),
-                        format!("{:.3}", value.as_secs_f64() * 1000.0),
-                        count.to_string(),
-                    ])?;
+                spectrum(&mut w, &v.api, name, h)?;
+            }
+            // with several consumers, each one's own: `e2e/<consumer>`, `in_stream/<consumer>`
+            if v.consumers.len() > 1 {
+                for (c, r) in v.consumers.iter().zip(&m.reads) {
+                    let t = c.total();
+                    spectrum(&mut w, &v.api, &format!("e2e/{}", c.name), &r.e2e)?;
+                    if t.is_some_and(|t| t.in_stream.count > 0) {
+                        let name = format!("in_stream/{}", c.name);
+                        spectrum(&mut w, &v.api, &name, &r.in_stream)?;
+                    }
                 }
             }
         }
         w.into_inner().context("cannot render latency.csv")
     }
+}
+
+/// The rows of one histogram's percentile spectrum.
+fn spectrum(
+    w: &mut csv::Writer<Vec<u8>>,
+    api: &str,
+    name: &str,
+    h: &crate::metrics::histogram::Latency,
+) -> anyhow::Result<()> {
+    for (pct, value, count) in h.spectrum() {
+        w.write_record([
+            api.to_string(),
+            name.to_string(),
+            format!("{pct:.6}"),
+            format!("{:.3}", value.as_secs_f64() * 1000.0),
+            count.to_string(),
+        ])?;
+    }
+    Ok(())
 }
 
 /// timeseries.csv, written one row per interval and flushed, so it survives an interruption.

@@ -1,6 +1,7 @@
-//! put.hlog and e2e.hlog: HdrHistogram interval logs (the standard V2 format with compressed
-//! histograms), one histogram per report interval and phase, tagged `<api>/<phase>`, written and
-//! flushed as the run goes. Values (and Interval_Max) are microseconds.
+//! put.hlog, e2e.hlog (every consumer's reads together) and `e2e-<consumer>.hlog` (one per
+//! consumer, when a run has several): HdrHistogram interval logs (the standard V2 format with
+//! compressed histograms), one histogram per report interval and phase, tagged `<api>/<phase>`,
+//! written and flushed as the run goes. Values (and Interval_Max) are microseconds.
 //!
 //! Read them with HdrHistogram's own tools (HistogramLogProcessor, HistogramLogReader in Java or
 //! Python) or the hdrhistogram crate's `IntervalLogIterator`.
@@ -16,8 +17,8 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-/// Which latency a log holds.
-pub type Pick = fn(&Stats) -> &Latency;
+/// Which latency a log holds (None: none in these statistics).
+pub type Pick = Box<dyn for<'a> Fn(&'a Stats) -> Option<&'a Latency> + Send>;
 
 /// One interval log file.
 pub struct HlogWriter {
@@ -84,10 +85,9 @@ impl HlogWriter {
         let mut log =
             IntervalLogWriterBuilder::new().begin_log_with(&mut self.buf, &mut self.serializer)?;
         for (stats, phase) in row.by_phase.iter().zip(phases) {
-            let latency = (self.pick)(stats);
-            if latency.is_empty() {
+            let Some(latency) = (self.pick)(stats).filter(|l| !l.is_empty()) else {
                 continue;
-            }
+            };
             let tag = tag_text(api, phase);
             log.write_histogram(&latency.histogram(), start, row.length, Tag::new(&tag))
                 .map_err(|e| anyhow::anyhow!("cannot encode an interval histogram: {e:?}"))?;

@@ -398,23 +398,36 @@ fn render_variant(out: &mut String, v: &VariantSummary, several: bool, charts: &
         ok_mark(sent_ok)
     );
     if a.consumer {
-        let _ = writeln!(
-            out,
-            "<p>received {} distinct of {} acknowledged; lost {}, duplicates {}, unacknowledged but received {}{} {}</p>",
-            count(a.received),
-            count(a.acknowledged),
-            count(a.lost),
-            count(a.duplicates),
-            count(a.received_unacknowledged),
-            esc(&a.unverified_note(count)),
-            if a.lost == 0 && a.received_unacknowledged == 0 && a.unverified > 0 {
-                "<span class=\"bad\">NOT VERIFIED</span>"
-            } else {
-                ok_mark(a.lost == 0 && a.received_unacknowledged == 0)
-            }
-        );
+        for (name, r) in super::summary::read_accounts(v) {
+            let who = name.map(|n| format!("{n}: ")).unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "<p>{}received {} distinct of {} acknowledged; lost {}, duplicates {}, unacknowledged but received {}{} {}</p>",
+                esc(&who),
+                count(r.received),
+                count(a.acknowledged),
+                count(r.lost),
+                count(r.duplicates),
+                count(r.received_unacknowledged),
+                esc(&r.unverified_note(count)),
+                if r.holds() && r.unverified > 0 {
+                    "<span class=\"bad\">NOT VERIFIED</span>"
+                } else {
+                    ok_mark(r.holds())
+                }
+            );
+        }
     } else {
         out.push_str("<p>consumer disabled: nothing was read back, loss not checked</p>\n");
+    }
+    if !v.consumers.is_empty() {
+        out.push_str("<h3>Consumers</h3>\n");
+        let rows: Vec<(String, Vec<String>)> = super::summary::consumer_rows(v)
+            .into_iter()
+            .map(|r| (String::new(), r.iter().map(|c| esc(c)).collect()))
+            .collect();
+        table(out, &super::summary::CONSUMER_COLUMNS, &rows);
+        out.push_str("<p class=\"note\">measured phases; reads: GetRecords calls, or SubscribeToShard events; behind: the highest MillisBehindLatest the reads were told</p>\n");
     }
     if let Some(t) = v.total() {
         let _ = writeln!(
@@ -842,7 +855,7 @@ mod tests {
         let mut data = sample(&["put_records"], 2);
         let a = &mut data.summary.variants[0].accounting;
         a.acknowledged -= 1;
-        a.lost = 1;
+        a.reads.lost = 1;
         a.holds = false;
         data.summary.variants[0].slo.retain(|s| s.passed);
         let doc_text = page(&data);
@@ -866,8 +879,9 @@ mod tests {
         v.status = "failed".into();
         v.failure = Some("stream `s` vanished 6.2 s into the run".into());
         v.slo.clear();
-        v.accounting.unverified = 7;
-        v.accounting.unverified_why = Some("the stream vanished before they were read back".into());
+        v.accounting.reads.unverified = 7;
+        v.accounting.reads.unverified_why =
+            Some("the stream vanished before they were read back".into());
         v.incidents.push(crate::report::Incident {
             what: "stream not found".into(),
             detail: "ResourceNotFoundException".into(),

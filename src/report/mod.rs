@@ -7,6 +7,7 @@
 pub mod charts;
 pub mod command;
 pub mod compare;
+pub mod consumer_csv;
 pub mod csv;
 pub mod hlog;
 pub mod html;
@@ -27,8 +28,9 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// Version of the run.json layout (2: one entry per API variant under `variants`).
-pub const SCHEMA_VERSION: u32 = 2;
+/// Version of the run.json layout (2: one entry per API variant under `variants`; 3: each
+/// variant lists its `consumers`). Reports of version 2 are still read.
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Percentiles of one latency histogram, in milliseconds.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -177,12 +179,24 @@ pub struct Accounting {
     pub given_up_throttled: u64,
     pub given_up_error: u64,
     pub given_up_interrupted: u64,
-    /// Whether a consumer read the stream back (the fields below are 0 when not).
+    /// Whether a consumer read the stream back (the read figures are 0 when not).
     pub consumer: bool,
+    /// What the consumers read back, summed over them (each consumer's own is in
+    /// [`VariantSummary::consumers`]; with one consumer, the same figures).
+    #[serde(flatten)]
+    pub reads: ReadAccounting,
+    /// scheduled = acknowledged + given up, and for every consumer received = acknowledged.
+    pub holds: bool,
+}
+
+/// What a consumer read back, against what the producer had acknowledged.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ReadAccounting {
     /// Distinct records of this run read back.
     pub received: u64,
     pub duplicates: u64,
-    /// Acknowledged but never read back within the drain period.
+    /// Acknowledged but never read back, though the consumer read their shard to its end
+    /// after they were written.
     pub lost: u64,
     /// Read back although never acknowledged (e.g. a timed-out request that did land).
     pub received_unacknowledged: u64,
@@ -194,8 +208,103 @@ pub struct Accounting {
     /// Why `unverified` is not 0, in words.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unverified_why: Option<String>,
-    /// scheduled = acknowledged + given up, and (with a consumer) received = acknowledged.
-    pub holds: bool,
+}
+
+impl ReadAccounting {
+    /// Every acknowledged record read back, and nothing read that was not acknowledged.
+    pub fn holds(&self) -> bool {
+        self.lost == 0 && self.received_unacknowledged == 0
+    }
+
+    /// Adds another consumer's figures (the first reason for unverified records is kept).
+    pub fn add(&mut self, other: &ReadAccounting) {
+        self.received += other.received;
+        self.duplicates += other.duplicates;
+        self.lost += other.lost;
+        self.received_unacknowledged += other.received_unacknowledged;
+        self.unverified += other.unverified;
+        if self.unverified_why.is_none() {
+            self.unverified_why = other.unverified_why.clone();
+        }
+    }
+
+    /// What the consumer could not verify, in words, when it was anything:
+    /// ", not verified N (the stream vanished before they were read back)".
+    pub fn unverified_note(&self, count: impl Fn(u64) -> String) -> String {
+        if self.unverified == 0 {
+            return String::new();
+        }
+        format!(
+            ", not verified {} ({})",
+            count(self.unverified),
+            self.unverified_why
+                .as_deref()
+                .unwrap_or("not read back before the run ended")
+        )
+    }
+
+    /// "ok", "MISMATCH" or "NOT VERIFIED", for the accounting line.
+    pub fn mark(&self) -> &'static str {
+        if !self.holds() {
+            "MISMATCH"
+        } else if self.unverified > 0 {
+            "NOT VERIFIED"
+        } else {
+            "ok"
+        }
+    }
+}
+
+/// One consumer of a variant's run: what it read back, verified on its own.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ConsumerSummary {
+    pub name: String,
+    /// "polling" or "efo".
+    pub kind: String,
+    pub accounting: ReadAccounting,
+    /// One entry per phase, then "total" over the measured phases.
+    pub phases: Vec<ConsumerPhase>,
+    /// Enhanced fan-out: SubscribeToShard calls that succeeded, and how many of them renewed a
+    /// subscription that had ended (0 for a polling consumer).
+    #[serde(default)]
+    pub subscriptions: u64,
+    #[serde(default)]
+    pub renewals: u64,
+}
+
+impl ConsumerSummary {
+    /// Over the measured phases.
+    pub fn total(&self) -> Option<&ConsumerPhase> {
+        self.phases.last().filter(|p| p.phase == "total")
+    }
+}
+
+/// What one consumer read in one phase (or over the measured ones).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ConsumerPhase {
+    pub phase: String,
+    pub measure: bool,
+    pub counters: crate::metrics::interval::ReadCounters,
+    /// Intended send time -> read by this consumer.
+    pub e2e: LatencySummary,
+    /// ApproximateArrivalTimestamp -> read by this consumer.
+    pub in_stream: LatencySummary,
+    /// The highest MillisBehindLatest its reads were told.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub behind_ms_max: Option<u64>,
+}
+
+impl ConsumerPhase {
+    pub fn new(phase: &str, measure: bool, r: &crate::metrics::interval::ReadStats) -> Self {
+        ConsumerPhase {
+            phase: phase.to_string(),
+            measure,
+            counters: r.counters.clone(),
+            e2e: LatencySummary::of(&r.e2e),
+            in_stream: LatencySummary::of(&r.in_stream),
+            behind_ms_max: r.behind_ms,
+        }
+    }
 }
 
 /// Writes to one shard over the measured phases.
@@ -224,7 +333,11 @@ pub struct ShardSummary {
 /// The verdict on one SLO threshold.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SloVerdict {
+    /// The SLO, with the consumer it judged when the run has several: "e2e_p99 (efo-1)".
     pub name: String,
+    /// The consumer a consumer's SLO (`e2e_p99`, `max_lost`) judged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consumer: Option<String>,
     pub threshold: String,
     pub actual: String,
     pub passed: bool,
@@ -289,23 +402,10 @@ pub struct VariantSummary {
     /// Trouble with the endpoint, episode by episode, in the order it began.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub incidents: Vec<Incident>,
-}
-
-impl Accounting {
-    /// What the consumer could not verify, in words, when it was anything:
-    /// ", not verified N (the stream vanished before they were read back)".
-    pub fn unverified_note(&self, count: impl Fn(u64) -> String) -> String {
-        if self.unverified == 0 {
-            return String::new();
-        }
-        format!(
-            ", not verified {} ({})",
-            count(self.unverified),
-            self.unverified_why
-                .as_deref()
-                .unwrap_or("not read back before the run ended")
-        )
-    }
+    /// Each consumer, in the scenario's order (schema 3; empty in older reports, whose one
+    /// consumer's figures are in `accounting` and the phases).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub consumers: Vec<ConsumerSummary>,
 }
 
 /// An episode of trouble with the endpoint: what, from when to when, and how many calls (or
@@ -407,6 +507,14 @@ pub fn exporters(report: &RunReport) -> Vec<Box<dyn Exporter>> {
         Box::new(csv::ShardsCsv),
         Box::new(json::RunJson),
     ];
+    if report
+        .summary
+        .variants
+        .iter()
+        .any(|v| !v.consumers.is_empty())
+    {
+        all.push(Box::new(consumer_csv::ConsumersCsv));
+    }
     if report.summary.comparison.is_some() {
         all.push(Box::new(csv::ComparisonCsv));
     }

@@ -116,7 +116,7 @@ const METRICS: &[Metric] = &[
         // loss is counted over the whole run, so it is shown once, with the total
         value: |v, p| {
             let total = v.total().is_some_and(|t| std::ptr::eq(t, p));
-            (total && v.accounting.consumer).then_some(v.accounting.lost as f64)
+            (total && v.accounting.consumer).then_some(v.accounting.reads.lost as f64)
         },
     },
 ];

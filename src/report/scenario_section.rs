@@ -353,21 +353,38 @@ fn retries(p: &Value) -> String {
     }
 }
 
+/// The consumers: a list (schema 3) or the one table of older reports.
 fn consumer(c: &Value) -> String {
-    if c["enabled"].as_bool() == Some(false) {
-        return "none: nothing is read back (no end-to-end latency, loss not checked)".into();
+    let none = "none: nothing is read back (no end-to-end latency, loss not checked)";
+    match c {
+        Value::Array(list) if list.is_empty() => none.into(),
+        Value::Array(list) => list
+            .iter()
+            .map(|c| format!("{}: {}", plain(&c["name"]), one_consumer(c)))
+            .collect::<Vec<_>>()
+            .join("; "),
+        _ if c["enabled"].as_bool() == Some(false) => none.into(),
+        _ => one_consumer(c),
     }
+}
+
+fn one_consumer(c: &Value) -> String {
     let start = match c["start"].as_str() {
         Some("latest") => "latest".to_string(),
         Some("trim_horizon") => "the trim horizon".to_string(),
         _ => plain(&c["start"]),
     };
-    format!(
-        "{} (GetRecords) from {start}, one call per shard every {}, draining up to {} after the last put",
-        plain(&c["kind"]),
-        duration(&c["poll_interval"]),
-        duration(&c["drain"])
-    )
+    let drain = duration(&c["drain"]);
+    match c["kind"].as_str() {
+        Some("efo") => format!(
+            "efo (enhanced fan-out, SubscribeToShard) from {start}, draining up to {drain} after the last put"
+        ),
+        _ => format!(
+            "{} (GetRecords) from {start}, one call per shard every {}, draining up to {drain} after the last put",
+            plain(&c["kind"]),
+            duration(&c["poll_interval"]),
+        ),
+    }
 }
 
 fn slos(s: &Value) -> String {

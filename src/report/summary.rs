@@ -65,6 +65,97 @@ pub fn render(s: &RunSummary, dir: &str) -> String {
     out
 }
 
+/// Each consumer's read accounting, named when the run has several (a report of schema 2 has
+/// only the one in `accounting`).
+pub(crate) fn read_accounts(s: &VariantSummary) -> Vec<(Option<&str>, &super::ReadAccounting)> {
+    match s.consumers.as_slice() {
+        [] => vec![(None, &s.accounting.reads)],
+        [one] => vec![(None, &one.accounting)],
+        many => many
+            .iter()
+            .map(|c| (Some(c.name.as_str()), &c.accounting))
+            .collect(),
+    }
+}
+
+/// The columns of the consumer table (terminal and report.html).
+pub(crate) const CONSUMER_COLUMNS: [&str; 10] = [
+    "consumer",
+    "kind",
+    "received",
+    "lost",
+    "e2e p50",
+    "e2e p99",
+    "reads",
+    "throttled",
+    "behind max",
+    "renewals",
+];
+
+/// One row of the consumer table per consumer, over the measured phases.
+pub(crate) fn consumer_rows(s: &VariantSummary) -> Vec<[String; 10]> {
+    s.consumers
+        .iter()
+        .map(|c| {
+            let t = c.total().cloned().unwrap_or_default();
+            [
+                c.name.clone(),
+                c.kind.clone(),
+                crate::scenario::units::thousands(c.accounting.received),
+                crate::scenario::units::thousands(c.accounting.lost),
+                lat(&t.e2e, t.e2e.p50_ms),
+                lat(&t.e2e, t.e2e.p99_ms),
+                crate::scenario::units::thousands(t.counters.get_calls),
+                crate::scenario::units::thousands(t.counters.get_throttled),
+                t.behind_ms_max.map_or("-".into(), |b| ms(b as f64)),
+                if c.kind == "efo" {
+                    c.renewals.to_string()
+                } else {
+                    "-".into()
+                },
+            ]
+        })
+        .collect()
+}
+
+/// The consumer table: each consumer's end-to-end latency, reads, read throttles and how far
+/// behind the stream's tip its reads were told they were.
+fn render_consumers(out: &mut String, s: &VariantSummary) {
+    if s.consumers.is_empty() {
+        return;
+    }
+    const WIDTHS: [usize; 10] = [18, 7, 10, 7, 9, 9, 9, 9, 10, 8];
+    let line = |cells: &[String]| {
+        cells
+            .iter()
+            .zip(WIDTHS)
+            .enumerate()
+            .map(|(i, (c, w))| {
+                if i < 2 {
+                    format!("{:<w$}", truncate(c, w))
+                } else {
+                    format!("{c:>w$}")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let head: Vec<String> = CONSUMER_COLUMNS.iter().map(|c| c.to_string()).collect();
+    let _ = writeln!(
+        out,
+        "
+{}",
+        line(&head)
+    );
+    for row in consumer_rows(s) {
+        let _ = writeln!(out, "{}", line(&row));
+    }
+    let _ = writeln!(
+        out,
+        "(measured phases; reads: GetRecords calls, or SubscribeToShard events; behind: MillisBehindLatest)"
+    );
+}
+
 /// The columns of the phase table (terminal and report.html).
 pub(crate) const PHASE_COLUMNS: [&str; 11] = [
     "phase",
@@ -142,29 +233,27 @@ fn render_variant(out: &mut String, s: &VariantSummary) {
         mark(sent_ok)
     );
     if a.consumer {
-        let _ = writeln!(
-            out,
-            "            received {} distinct of {} acknowledged; lost {}, duplicates {}, unacknowledged but received {}{}  [{}]",
-            a.received,
-            a.acknowledged,
-            a.lost,
-            a.duplicates,
-            a.received_unacknowledged,
-            a.unverified_note(|n| n.to_string()),
-            if a.lost > 0 || a.received_unacknowledged > 0 {
-                "MISMATCH"
-            } else if a.unverified > 0 {
-                "NOT VERIFIED"
-            } else {
-                "ok"
-            }
-        );
+        for (name, r) in read_accounts(s) {
+            let who = name.map(|n| format!("{n}: ")).unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "            {who}received {} distinct of {} acknowledged; lost {}, duplicates {}, unacknowledged but received {}{}  [{}]",
+                r.received,
+                a.acknowledged,
+                r.lost,
+                r.duplicates,
+                r.received_unacknowledged,
+                r.unverified_note(|n| n.to_string()),
+                r.mark()
+            );
+        }
     } else {
         let _ = writeln!(
             out,
             "            consumer disabled: nothing was read back, loss not checked"
         );
     }
+    render_consumers(out, s);
     if let Some(t) = s.total() {
         let _ = writeln!(
             out,

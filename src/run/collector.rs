@@ -5,8 +5,10 @@
 use super::progress::Progress;
 use super::role::{Clock, Context, Hook, Results, Role};
 use crate::metrics::collector::{Collector, Row};
+use crate::metrics::interval::Stats;
+use crate::report::consumer_csv::ConsumerTimeseriesWriter;
 use crate::report::csv::{ShardTimeseriesWriter, TimeseriesWriter};
-use crate::report::hlog::HlogWriter;
+use crate::report::hlog::{HlogWriter, Pick};
 use crate::report::{PhaseSummary, VariantSummary};
 use anyhow::Context as _;
 use std::path::Path;
@@ -19,8 +21,11 @@ use tokio_util::sync::CancellationToken;
 pub struct Writers {
     timeseries: TimeseriesWriter,
     shards: ShardTimeseriesWriter,
+    consumers: ConsumerTimeseriesWriter,
     put_hlog: HlogWriter,
     e2e_hlog: HlogWriter,
+    /// With several consumers, one e2e log each (`e2e-<name>.hlog`), by consumer index.
+    consumer_hlogs: Vec<(String, HlogWriter)>,
     /// The first write that failed (a full disk): the rows after it are still collected and
     /// the summary still printed, and the run says its report is incomplete.
     pub error: Option<String>,
@@ -33,10 +38,31 @@ fn file(dir: &Path, name: &str) -> String {
 }
 
 impl Writers {
-    /// Creates the files in `dir`; `shards` names the per-shard columns, `base` is the time the
-    /// interval logs count from.
-    pub fn create(dir: &Path, shards: Vec<String>, base: SystemTime) -> anyhow::Result<Writers> {
+    /// Creates the files in `dir`; `shards` names the per-shard columns, `consumers` the
+    /// scenario's consumers, `base` is the time the interval logs count from.
+    pub fn create(
+        dir: &Path,
+        shards: Vec<String>,
+        consumers: &[String],
+        base: SystemTime,
+    ) -> anyhow::Result<Writers> {
+        let mut consumer_hlogs = Vec::new();
+        if consumers.len() > 1 {
+            for (i, name) in consumers.iter().enumerate() {
+                let file_name = format!("e2e-{name}.hlog");
+                let what = format!(
+                    "end-to-end latency of consumer {name} (intended send time -> read by it, per record)"
+                );
+                let pick: Pick = Box::new(move |s: &Stats| s.reads.get(i).map(|r| &r.e2e));
+                let log = HlogWriter::create(dir, &file_name, &what, base, pick)
+                    .with_context(|| file(dir, &file_name))?;
+                consumer_hlogs.push((file_name, log));
+            }
+        }
         Ok(Writers {
+            consumers: ConsumerTimeseriesWriter::create(dir, consumers)
+                .with_context(|| file(dir, "consumer_timeseries.csv"))?,
+            consumer_hlogs,
             timeseries: TimeseriesWriter::create(dir)
                 .with_context(|| file(dir, "timeseries.csv"))?,
             shards: ShardTimeseriesWriter::create(dir, shards)
@@ -46,15 +72,15 @@ impl Writers {
                 "put.hlog",
                 "put latency (intended send time -> acknowledgement, per record)",
                 base,
-                |s| &s.put_response,
+                Box::new(|s: &Stats| Some(&s.put_response)),
             )
             .with_context(|| file(dir, "put.hlog"))?,
             e2e_hlog: HlogWriter::create(
                 dir,
                 "e2e.hlog",
-                "end-to-end latency (intended send time -> read by the consumer, per record)",
+                "end-to-end latency (intended send time -> read by a consumer, per record, every consumer's reads)",
                 base,
-                |s| &s.e2e,
+                Box::new(|s: &Stats| Some(&s.e2e)),
             )
             .with_context(|| file(dir, "e2e.hlog"))?,
             dir: dir.to_path_buf(),
@@ -84,6 +110,17 @@ impl Writers {
                 self.e2e_hlog
                     .write(api, phases, variant_start, row)
                     .with_context(|| file(dir, "e2e.hlog"))
+            })
+            .and_then(|_| {
+                self.consumers
+                    .write(api, row)
+                    .with_context(|| file(dir, "consumer_timeseries.csv"))
+            })
+            .and_then(|_| {
+                self.consumer_hlogs.iter_mut().try_for_each(|(name, log)| {
+                    log.write(api, phases, variant_start, row)
+                        .with_context(|| file(dir, name))
+                })
             });
         if let Err(e) = written {
             self.error.get_or_insert(format!("{e:#}"));

@@ -156,7 +156,7 @@ impl Progress {
 impl Role for Progress {
     /// Says what the drain waits for, when the run has a consumer to wait for.
     fn drain<'a>(&'a mut self, run: &'a Context, limit: DrainLimit) -> Hook<'a, ()> {
-        if run.scenario.consumer.enabled {
+        if !run.scenario.consumers.is_empty() {
             self.message(&format!(
                 "draining (up to {})",
                 crate::scenario::units::format_duration(limit.limit)

@@ -65,8 +65,9 @@ pub struct Context<'a> {
     /// The stream's shards by hash-key range, for the per-shard view and explicit hash keys.
     pub shard_map: &'a Arc<ShardMap>,
     pub api: Api,
-    /// Where consumers start reading (later variants read from `latest`).
-    pub consumer_start: Start,
+    /// Where every consumer starts reading, over its own `start` (later variants read from
+    /// `latest`); None: each its own.
+    pub consumer_start: Option<Start>,
     pub schedule: Arc<Schedule>,
     /// Where every task registers its metrics slot; the collector reads them all.
     pub registry: Registry,

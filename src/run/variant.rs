@@ -32,8 +32,9 @@ pub struct Variant {
     pub api: Api,
     /// Shown before phase names when a run has several variants.
     pub label: Option<String>,
-    /// Where the consumer starts reading.
-    pub start: Start,
+    /// Where every consumer starts reading, over its own `start` (later variants read from
+    /// `latest`); None: each its own.
+    pub start: Option<Start>,
 }
 
 /// The roles of one variant's run, in the order their hooks are called (stop goes in reverse).
@@ -43,8 +44,8 @@ fn roles(run: &Context, progress: Progress, writers: &Arc<Mutex<Writers>>) -> Ve
         Box::new(CollectorRole::new(writers.clone(), progress)),
         Box::new(ProducerPool::default()),
     ];
-    if run.scenario.consumer.enabled {
-        roles.push(Box::new(PollingConsumer::default()));
+    for (i, c) in run.scenario.consumers.iter().enumerate() {
+        roles.push(Box::new(PollingConsumer::new(i, c.clone())));
     }
     roles
 }
@@ -88,6 +89,7 @@ pub async fn run(
         // what was found about the stream before the run (other writers, other runs)
         warnings: shared.ready.warnings.clone(),
         incidents: Vec::new(),
+        consumers: Vec::new(),
     };
     let progress = Progress::new(
         shared.settings.progress,
@@ -115,17 +117,16 @@ pub async fn run(
     }
     let _deadline = hard_deadline(
         run.incidents.clone(),
-        run.schedule.duration() + scenario.consumer.drain + DEADLINE_GRACE,
+        run.schedule.duration() + scenario.drain() + DEADLINE_GRACE,
     );
     futures_util::future::join_all(roles.iter_mut().map(|r| r.phases(&run))).await;
     let cut_at = run.cancel.is_cancelled().then(|| clock.start.elapsed());
     let limit = DrainLimit {
-        limit: scenario.consumer.drain,
+        limit: scenario.drain(),
         interrupted: INTERRUPTED_DRAIN,
     };
-    for role in roles.iter_mut() {
-        role.drain(&run, limit).await;
-    }
+    // the consumers drain side by side, each up to its own drain
+    futures_util::future::join_all(roles.iter_mut().map(|r| r.drain(&run, limit))).await;
     let interrupted = run.cancel.is_cancelled();
     let mut stopped = Ok(());
     for role in roles.iter_mut().rev() {

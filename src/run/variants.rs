@@ -99,9 +99,11 @@ pub async fn run(
 
     let shard_map = Arc::new(shard_map(scenario, ready)?);
     let shard_ids = shard_map.entries().map(|e| e.0.to_string()).collect();
+    let consumers: Vec<String> = scenario.consumers.iter().map(|c| c.name.clone()).collect();
     let writers = Arc::new(Mutex::new(Writers::create(
         &dir,
         shard_ids,
+        &consumers,
         std::time::SystemTime::now(),
     )?));
     let shared = Shared {
@@ -133,11 +135,7 @@ pub async fn run(
         let v = Variant {
             api,
             label: (apis.len() > 1).then(|| api.to_string()),
-            start: if i == 0 {
-                scenario.consumer.start
-            } else {
-                Start::Latest
-            },
+            start: (i > 0).then_some(Start::Latest),
         };
         let (variant_summary, variant_measured) = match variant::run(&shared, &v, &writers).await {
             Ok(done) => done,

@@ -1,7 +1,7 @@
 //! What a variant's run concludes from every role's figures: whether the accounting holds, and
 //! the SLO verdicts.
 
-use crate::report::{Accounting, PhaseSummary, SloVerdict, VariantSummary};
+use crate::report::{ConsumerSummary, PhaseSummary, SloVerdict, VariantSummary};
 use crate::scenario::Scenario;
 use std::time::Duration;
 
@@ -20,14 +20,14 @@ pub fn conclude(
 ) {
     let a = &mut summary.accounting;
     a.holds = a.scheduled == a.acknowledged + a.given_up
-        && (!a.consumer || (a.lost == 0 && a.received_unacknowledged == 0));
+        && summary.consumers.iter().all(|c| c.accounting.holds());
     summary.failure =
         fatal.or_else(|| (!interrupted).then(|| failure(summary, scenario)).flatten());
     summary.status = status(summary.failure.is_some(), interrupted).into();
     if summary.failure.is_some() || interrupted {
         summary.slo.clear();
     } else if let Some(t) = summary.phases.last() {
-        summary.slo = slo_verdicts(scenario, t, &summary.accounting);
+        summary.slo = slo_verdicts(scenario, t, &summary.consumers);
     }
 }
 
@@ -68,65 +68,118 @@ fn failure(summary: &VariantSummary, scenario: &Scenario) -> Option<String> {
             a.given_up_error as f64 * 100.0 / a.scheduled as f64
         ));
     }
-    if a.unverified > 0 {
-        return Some(format!(
-            "{} acknowledged records were not verified: {}",
-            n(a.unverified),
-            a.unverified_why.as_deref().unwrap_or("not read back")
-        ));
+    let several = summary.consumers.len() > 1;
+    let by = |name: &str| {
+        if several {
+            format!(" by consumer `{name}`")
+        } else {
+            String::new()
+        }
+    };
+    for c in &summary.consumers {
+        let r = &c.accounting;
+        if r.unverified > 0 {
+            return Some(format!(
+                "{} acknowledged records were not verified{}: {}",
+                n(r.unverified),
+                by(&c.name),
+                r.unverified_why.as_deref().unwrap_or("not read back")
+            ));
+        }
     }
-    if a.lost > 0 && scenario.slo.max_lost.is_none() {
-        return Some(format!(
-            "{} records lost: acknowledged, but not found though the consumer read every shard to its end (set [slo] max_lost to judge loss as an SLO)",
-            n(a.lost)
-        ));
+    for c in &summary.consumers {
+        let judged = spec(scenario, &c.name).and_then(|s| s.max_lost(&scenario.slo));
+        if c.accounting.lost > 0 && judged.is_none() {
+            return Some(format!(
+                "{} records lost{}: acknowledged, but not found though the consumer read every shard to its end (set [slo] max_lost to judge loss as an SLO)",
+                n(c.accounting.lost),
+                by(&c.name)
+            ));
+        }
     }
     None
 }
 
-fn slo_verdicts(scenario: &Scenario, t: &PhaseSummary, a: &Accounting) -> Vec<SloVerdict> {
+/// The scenario's consumer of that name.
+fn spec<'a>(scenario: &'a Scenario, name: &str) -> Option<&'a crate::scenario::Consumer> {
+    scenario.consumers.iter().find(|c| c.name == name)
+}
+
+fn slo_verdicts(
+    scenario: &Scenario,
+    t: &PhaseSummary,
+    consumers: &[ConsumerSummary],
+) -> Vec<SloVerdict> {
     let s = &scenario.slo;
     let mut v = Vec::new();
     let fmt_ms = |d: Duration| format!("{:.1}ms", d.as_secs_f64() * 1000.0);
+    let verdict = |name: &str, threshold: String, actual: String, passed: bool| SloVerdict {
+        name: name.into(),
+        consumer: None,
+        threshold,
+        actual,
+        passed,
+    };
     if let Some(limit) = s.put_p99 {
-        v.push(SloVerdict {
-            name: "put_p99".into(),
-            threshold: fmt_ms(limit),
-            actual: format!("{:.1}ms", t.put.p99_ms),
-            passed: t.put.p99_ms <= limit.as_secs_f64() * 1000.0,
-        });
+        v.push(verdict(
+            "put_p99",
+            fmt_ms(limit),
+            format!("{:.1}ms", t.put.p99_ms),
+            t.put.p99_ms <= limit.as_secs_f64() * 1000.0,
+        ));
     }
-    if let Some(limit) = s.e2e_p99 {
-        v.push(SloVerdict {
-            name: "e2e_p99".into(),
-            threshold: fmt_ms(limit),
-            actual: format!("{:.1}ms", t.e2e.p99_ms),
-            passed: t.e2e.count > 0 && t.e2e.p99_ms <= limit.as_secs_f64() * 1000.0,
-        });
+    // the consumers' SLOs judge every consumer, each by its own limit if it has one
+    let several = consumers.len() > 1;
+    let mut per_consumer = |name: &str, c: &ConsumerSummary, mut x: SloVerdict| {
+        if several {
+            x.name = format!("{name} ({})", c.name);
+        }
+        x.consumer = Some(c.name.clone());
+        v.push(x);
+    };
+    for c in consumers {
+        let Some(own) = spec(scenario, &c.name) else {
+            continue;
+        };
+        let e2e = c.total().map(|t| t.e2e.clone()).unwrap_or_default();
+        if let Some(limit) = own.e2e_p99(s) {
+            let x = verdict(
+                "e2e_p99",
+                fmt_ms(limit),
+                format!("{:.1}ms", e2e.p99_ms),
+                e2e.count > 0 && e2e.p99_ms <= limit.as_secs_f64() * 1000.0,
+            );
+            per_consumer("e2e_p99", c, x);
+        }
+        if let Some(limit) = own.max_lost(s) {
+            let lost = c.accounting.lost;
+            per_consumer(
+                "max_lost",
+                c,
+                verdict(
+                    "max_lost",
+                    limit.to_string(),
+                    lost.to_string(),
+                    lost <= limit,
+                ),
+            );
+        }
     }
     if let Some(limit) = s.max_throttled_pct {
-        v.push(SloVerdict {
-            name: "max_throttled_pct".into(),
-            threshold: format!("{limit}%"),
-            actual: format!("{:.2}%", t.throttled_pct),
-            passed: t.throttled_pct <= limit,
-        });
-    }
-    if let Some(limit) = s.max_lost {
-        v.push(SloVerdict {
-            name: "max_lost".into(),
-            threshold: limit.to_string(),
-            actual: a.lost.to_string(),
-            passed: a.lost <= limit,
-        });
+        v.push(verdict(
+            "max_throttled_pct",
+            format!("{limit}%"),
+            format!("{:.2}%", t.throttled_pct),
+            t.throttled_pct <= limit,
+        ));
     }
     if let Some(limit) = s.min_achieved_pct {
-        v.push(SloVerdict {
-            name: "min_achieved_pct".into(),
-            threshold: format!("{limit}%"),
-            actual: format!("{:.2}%", t.achieved_pct),
-            passed: t.achieved_pct >= limit,
-        });
+        v.push(verdict(
+            "min_achieved_pct",
+            format!("{limit}%"),
+            format!("{:.2}%", t.achieved_pct),
+            t.achieved_pct >= limit,
+        ));
     }
     v
 }

@@ -42,7 +42,10 @@ pub struct Scenario {
     pub producer: Producer,
     pub records: Records,
     pub phase: Vec<Phase>,
-    pub consumer: Consumer,
+    /// The consumers reading the stream back, each verified on its own (none: nothing is read
+    /// back). Written as `[[consumer]]` tables (`consumer = []` for none).
+    #[serde(rename = "consumer")]
+    pub consumers: Vec<Consumer>,
     pub slo: Slo,
     pub report: Report,
 }
@@ -372,16 +375,91 @@ pub enum Start {
     TrimHorizon,
 }
 
+/// How a consumer reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsumerKind {
+    /// GetShardIterator + a GetRecords loop per shard (a Lambda-style poller, KCL polling):
+    /// every polling consumer of a stream shares each shard's 5 calls/s and 2 MB/s.
+    Polling,
+    /// Enhanced fan-out: a registered consumer and SubscribeToShard per shard, pushed over
+    /// HTTP/2, with its own 2 MB/s per shard.
+    Efo,
+}
+
+impl ConsumerKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ConsumerKind::Polling => "polling",
+            ConsumerKind::Efo => "efo",
+        }
+    }
+}
+
+/// One consumer of the stream.
 #[derive(Debug, Clone, Serialize)]
 pub struct Consumer {
-    pub enabled: bool,
-    pub kind: &'static str,
+    /// Unique in the scenario; names it in the summary and report files.
+    pub name: String,
+    pub kind: ConsumerKind,
     pub start: Start,
+    /// How long the run waits for it to read back what was acknowledged, after the phases.
     #[serde(serialize_with = "units::ser::duration")]
     pub drain: Duration,
-    /// Pause between GetRecords calls on one shard (at least 200 ms: 5 calls/s per shard).
-    #[serde(serialize_with = "units::ser::duration")]
-    pub poll_interval: Duration,
+    /// Polling: pause between GetRecords calls on one shard (at least 200 ms: 5 calls/s per
+    /// shard).
+    #[serde(
+        serialize_with = "units::ser::opt_duration",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub poll_interval: Option<Duration>,
+    /// Polling: GetRecords' `Limit`, records per call (at most 10,000).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_records: Option<u32>,
+    /// This consumer's own `e2e_p99` / `max_lost` (None: the scenario's `[slo]`).
+    #[serde(skip_serializing_if = "ConsumerSlo::is_empty")]
+    pub slo: ConsumerSlo,
+}
+
+impl Consumer {
+    /// The polling pause (the default for a consumer that is not polling).
+    pub fn poll_interval(&self) -> Duration {
+        self.poll_interval.unwrap_or(limits::POLL_INTERVAL.min)
+    }
+
+    /// Records per GetRecords call.
+    pub fn max_records(&self) -> u32 {
+        self.max_records
+            .unwrap_or(limits::GET_RECORDS_MAX_RECORDS as u32)
+    }
+
+    /// Its `e2e_p99` limit: its own, else the scenario's.
+    pub fn e2e_p99(&self, slo: &Slo) -> Option<Duration> {
+        self.slo.e2e_p99.or(slo.e2e_p99)
+    }
+
+    /// Its `max_lost`: its own, else the scenario's.
+    pub fn max_lost(&self, slo: &Slo) -> Option<u64> {
+        self.slo.max_lost.or(slo.max_lost)
+    }
+}
+
+/// A consumer's own SLO overrides (`[consumer.slo]`).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ConsumerSlo {
+    #[serde(
+        serialize_with = "units::ser::opt_duration",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub e2e_p99: Option<Duration>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_lost: Option<u64>,
+}
+
+impl ConsumerSlo {
+    pub fn is_empty(&self) -> bool {
+        self.e2e_p99.is_none() && self.max_lost.is_none()
+    }
 }
 
 /// Thresholds; a breach makes `kbench run` exit 2.
@@ -412,6 +490,16 @@ pub struct Report {
 }
 
 impl Scenario {
+    /// The longest drain of its consumers (zero without one): how long a run may wait for them
+    /// after the phases.
+    pub fn drain(&self) -> Duration {
+        self.consumers
+            .iter()
+            .map(|c| c.drain)
+            .max()
+            .unwrap_or_default()
+    }
+
     /// The highest rate any fixed-rate phase offers, in records per second (0 when every phase
     /// runs at `rate = "max"`).
     pub fn peak_rate(&self) -> f64 {

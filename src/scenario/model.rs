@@ -25,8 +25,8 @@ pub struct RawScenario {
     /// `[[phase]]` tables, in order.
     #[serde(default)]
     pub phase: Vec<S<RawPhase>>,
-    #[serde(default)]
-    pub consumer: RawConsumer,
+    /// `[consumer]` (one polling consumer, the old form) or `[[consumer]]` tables.
+    pub consumer: Option<S<RawConsumers>>,
     #[serde(default)]
     pub slo: RawSlo,
     #[serde(default)]
@@ -97,11 +97,58 @@ pub struct RawPhase {
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct RawConsumer {
+    pub name: Option<S<String>>,
     pub enabled: Option<bool>,
     pub kind: Option<S<String>>,
     pub start: Option<S<String>>,
     pub drain: Option<S<String>>,
     pub poll_interval: Option<S<String>>,
+    pub max_records: Option<S<i64>>,
+    /// `[consumer.slo]`: this consumer's own `e2e_p99` / `max_lost`, over the scenario's.
+    pub slo: Option<RawConsumerSlo>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawConsumerSlo {
+    pub e2e_p99: Option<S<String>>,
+    pub max_lost: Option<S<i64>>,
+}
+
+/// The consumers as written: one `[consumer]` table, or an array of `[[consumer]]` tables.
+#[derive(Debug)]
+pub enum RawConsumers {
+    One(Box<RawConsumer>),
+    Many(Vec<S<RawConsumer>>),
+}
+
+impl<'de> Deserialize<'de> for RawConsumers {
+    /// A table or an array of tables, each deserialised by the file's own deserialiser, so its
+    /// keys keep their places (`Spanned`) and unknown keys are named as anywhere else.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Tables;
+        impl<'de> serde::de::Visitor<'de> for Tables {
+            type Value = RawConsumers;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a [consumer] table or [[consumer]] tables")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<RawConsumers, A::Error> {
+                RawConsumer::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(|c| RawConsumers::One(Box::new(c)))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                seq: A,
+            ) -> Result<RawConsumers, A::Error> {
+                Vec::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))
+                    .map(RawConsumers::Many)
+            }
+        }
+        d.deserialize_any(Tables)
+    }
 }
 
 #[derive(Debug, Deserialize, Default)]

@@ -3,13 +3,14 @@
 //! Every check runs before any network I/O. All problems in a file are reported together, each
 //! saying what is wrong and how to fix it.
 
+mod consumers;
 mod phases;
 mod position;
 mod values;
 
 use super::limits::*;
 use super::model::{RawScenario, S};
-use super::units::{decimal_size_note, parse_duration};
+use super::units::decimal_size_note;
 use super::*;
 use position::key_at;
 pub(crate) use position::line_col;
@@ -504,51 +505,7 @@ impl Validator<'_> {
             self.push(payload_span, Some("records.payload"), e);
         }
 
-        let c = &raw.consumer;
-        self.get(&c.kind, "consumer.kind", (), |k| match k.as_str() {
-            "polling" => Ok(()),
-            // one thing, three spellings
-            "efo" | "enhanced_fan_out" | "enhanced-fan-out" => Err(
-                "enhanced fan-out consumers are not supported yet; use kind = \"polling\"".into(),
-            ),
-            other => Err(format!(
-                "unknown consumer kind `{other}`{}; use \"polling\"",
-                suggest(other, &["polling", "efo", "enhanced_fan_out"])
-            )),
-        });
-        let start = self.get(&c.start, "consumer.start", Start::Latest, |s| {
-            match s.as_str() {
-                "latest" => Ok(Start::Latest),
-                "trim_horizon" => Ok(Start::TrimHorizon),
-                other => Err(format!(
-                    "unknown start `{other}`{}; use \"latest\" or \"trim_horizon\"",
-                    suggest(other, &["latest", "trim_horizon"])
-                )),
-            }
-        });
-        let drain = self.duration(&c.drain, "consumer.drain", Duration::from_secs(30), &DRAIN);
-        let poll_interval = self.get(
-            &c.poll_interval,
-            "consumer.poll_interval",
-            POLL_INTERVAL.min,
-            |s| {
-                let d = parse_duration(s)?;
-                if d < POLL_INTERVAL.min {
-                    Err(format!(
-                        "{s} would exceed GetRecords' 5 calls per second per shard; use 200ms or more"
-                    ))
-                } else {
-                    check_duration(s, "consumer.poll_interval", &POLL_INTERVAL)
-                }
-            },
-        );
-        let consumer = Consumer {
-            enabled: c.enabled.unwrap_or(true),
-            kind: "polling",
-            start,
-            drain,
-            poll_interval,
-        };
+        let consumers = self.consumers(&raw.consumer);
 
         let s = &raw.slo;
         let pct = |key: &'static str| {
@@ -585,13 +542,13 @@ impl Validator<'_> {
                 pct("min_achieved_pct"),
             ),
         };
-        if !consumer.enabled {
+        if consumers.is_empty() {
             for (set, key) in [
                 (s.e2e_p99.as_ref().map(|v| v.span()), "slo.e2e_p99"),
                 (s.max_lost.as_ref().map(|v| v.span()), "slo.max_lost"),
             ] {
                 if let Some(span) = set {
-                    self.push(span, Some(key), "needs the consumer, which is disabled; set `enabled = true` under [consumer] or remove this SLO");
+                    self.push(span, Some(key), "needs a consumer, and the scenario has none; set `enabled = true` under [consumer], add a [[consumer]] table, or remove this SLO");
                 }
             }
         }
@@ -627,7 +584,7 @@ impl Validator<'_> {
                 payload,
             },
             phase: phases,
-            consumer,
+            consumers,
             slo,
             report: Report { interval },
         }

@@ -62,7 +62,10 @@ fn variant(api: &str, shards: usize) -> VariantSummary {
             scheduled: 2700,
             acknowledged: 2700,
             consumer: true,
-            received: 2700,
+            reads: crate::report::ReadAccounting {
+                received: 2700,
+                ..Default::default()
+            },
             holds: true,
             ..Accounting::default()
         },
@@ -88,12 +91,14 @@ fn variant(api: &str, shards: usize) -> VariantSummary {
         slo: vec![
             SloVerdict {
                 name: "put_p99".into(),
+                consumer: None,
                 threshold: "500.0ms".into(),
                 actual: "25.0ms".into(),
                 passed: true,
             },
             SloVerdict {
                 name: "e2e_p99".into(),
+                consumer: None,
                 threshold: "100.0ms".into(),
                 actual: "220.0ms".into(),
                 passed: false,
@@ -101,6 +106,7 @@ fn variant(api: &str, shards: usize) -> VariantSummary {
         ],
         warnings: vec!["records went out late: p99 schedule lag > 1s & more".into()],
         incidents: Vec::new(),
+        consumers: Vec::new(),
     }
 }
 

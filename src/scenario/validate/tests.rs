@@ -53,7 +53,10 @@ fn a_good_scenario_is_fully_defaulted() {
         }
     );
     assert_eq!(s.slo.put_p99, Some(Duration::from_millis(250)));
-    assert_eq!(s.consumer.poll_interval, Duration::from_millis(200));
+    assert_eq!(
+        s.consumers[0].poll_interval,
+        Some(Duration::from_millis(200))
+    );
 }
 
 #[test]
@@ -165,7 +168,7 @@ fn consumer_slos_need_the_consumer() {
     let found = issues(&text);
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0].key, "slo.max_lost");
-    assert!(found[0].message.contains("needs the consumer"));
+    assert!(found[0].message.contains("needs a consumer"));
 }
 
 #[test]

@@ -1,0 +1,141 @@
+//! Issue 17: several consumers on the same stream, each verified on its own, as a user runs
+//! them (the binary on the embedded endpoint).
+
+use assert_cmd::Command;
+use std::path::{Path, PathBuf};
+
+fn kbench() -> Command {
+    Command::cargo_bin("kbench").expect("the kbench binary")
+}
+
+/// Runs `scenario` into a fresh folder: (exit code, stdout, the report directory).
+fn run(dir: &Path, scenario: &str) -> (Option<i32>, String, PathBuf) {
+    let path = dir.join("scenario.toml");
+    std::fs::write(&path, scenario).expect("write scenario");
+    let out = dir.join("out");
+    let done = kbench()
+        .arg("run")
+        .arg(&path)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("kbench runs");
+    // the summary on stdout, the verdict on stderr
+    let stdout =
+        String::from_utf8_lossy(&done.stdout).to_string() + &String::from_utf8_lossy(&done.stderr);
+    let report = std::fs::read_dir(&out)
+        .expect("an output folder")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.is_dir())
+        .expect("a report directory");
+    (done.status.code(), stdout, report)
+}
+
+fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(path).expect("read")).expect("JSON")
+}
+
+/// Two polling consumers: each has its own accounting line, its own row in consumers.csv,
+/// consumer_timeseries.csv and its own e2e log; an SLO of one consumer's own that breaches
+/// names it, and the run exits 2.
+#[test]
+fn each_consumer_is_verified_on_its_own_and_a_breach_names_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (code, stdout, report) = run(
+        dir.path(),
+        r#"
+name = "two-readers"
+[target]
+shards = 2
+[[phase]]
+duration = "2s"
+rate = 200
+[[consumer]]
+name = "lambda"
+drain = "20s"
+[[consumer]]
+name = "archive"
+poll_interval = "500ms"
+max_records = 100
+drain = "20s"
+[consumer.slo]
+e2e_p99 = "1ms"
+[slo]
+max_lost = 0
+"#,
+    );
+    assert_eq!(code, Some(2), "{stdout}");
+    assert!(
+        stdout.contains("SLO breached: e2e_p99 (archive)"),
+        "{stdout}"
+    );
+    for name in ["lambda", "archive"] {
+        assert!(
+            stdout.contains(&format!(
+                "{name}: received 400 distinct of 400 acknowledged; lost 0, duplicates 0"
+            )),
+            "{stdout}"
+        );
+    }
+    let run = json(&report.join("run.json"));
+    assert_eq!(run["schema_version"], 3);
+    let v = &run["variants"][0];
+    let consumers = v["consumers"].as_array().expect("consumers");
+    assert_eq!(consumers.len(), 2);
+    for c in consumers {
+        assert_eq!(c["accounting"]["received"], 400, "{c}");
+        assert_eq!(c["accounting"]["lost"], 0, "{c}");
+        let total = c["phases"]
+            .as_array()
+            .and_then(|p| p.last())
+            .expect("total");
+        assert_eq!(total["phase"], "total");
+        assert_eq!(total["e2e"]["count"], 400, "{c}");
+        assert!(total["counters"]["get_calls"].as_u64() > Some(0), "{c}");
+    }
+    // the scenario's max_lost judges both, its own e2e_p99 only the archive
+    let slos: Vec<(String, bool)> = v["slo"]
+        .as_array()
+        .expect("slo")
+        .iter()
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap_or("").to_string(),
+                s["passed"] == true,
+            )
+        })
+        .collect();
+    let expected = [
+        ("max_lost (lambda)", true),
+        ("e2e_p99 (archive)", false),
+        ("max_lost (archive)", true),
+    ];
+    let expected: Vec<(String, bool)> = expected.iter().map(|(n, p)| (n.to_string(), *p)).collect();
+    assert_eq!(slos, expected);
+    // the all-consumer accounting sums the consumers'
+    assert_eq!(v["accounting"]["received"], 800);
+    assert_eq!(v["accounting"]["holds"], true);
+
+    let csv = std::fs::read_to_string(report.join("consumers.csv")).expect("consumers.csv");
+    for name in ["lambda", "archive"] {
+        assert!(
+            csv.lines()
+                .any(|l| l.starts_with(&format!("put_records,{name},polling,total,"))),
+            "{csv}"
+        );
+    }
+    let series = std::fs::read_to_string(report.join("consumer_timeseries.csv"))
+        .expect("consumer_timeseries.csv");
+    assert!(
+        series.contains(",lambda,") && series.contains(",archive,"),
+        "{series}"
+    );
+    for name in ["lambda", "archive"] {
+        let log = std::fs::read_to_string(report.join(format!("e2e-{name}.hlog")))
+            .expect("an e2e log per consumer");
+        assert!(log.contains("put_records/phase-1"), "{log}");
+    }
+    let latency = std::fs::read_to_string(report.join("latency.csv")).expect("latency.csv");
+    assert!(latency.contains(",e2e/archive,"), "{latency}");
+}
