@@ -138,4 +138,33 @@ max_lost = 0
     }
     let latency = std::fs::read_to_string(report.join("latency.csv")).expect("latency.csv");
     assert!(latency.contains(",e2e/archive,"), "{latency}");
+
+    // kbench compare gates each consumer: the archive's e2e p99 doubled is its regression
+    let b = dir.path().join("b");
+    std::fs::create_dir(&b).expect("mkdir");
+    for f in std::fs::read_dir(&report).expect("ls").filter_map(Result::ok) {
+        if f.path().is_file() {
+            std::fs::copy(f.path(), b.join(f.file_name())).expect("copy");
+        }
+    }
+    let mut slower = run.clone();
+    for p in slower["variants"][0]["consumers"][1]["phases"]
+        .as_array_mut()
+        .expect("phases")
+    {
+        let p99 = p["e2e"]["p99_ms"].as_f64().unwrap_or(0.0);
+        p["e2e"]["p99_ms"] = serde_json::json!(p99 * 2.0 + 100.0);
+    }
+    std::fs::write(b.join("run.json"), slower.to_string()).expect("write");
+    let compared = kbench()
+        .arg("compare")
+        .arg(&report)
+        .arg(&b)
+        .output()
+        .expect("compare runs");
+    let said = String::from_utf8_lossy(&compared.stdout).to_string()
+        + &String::from_utf8_lossy(&compared.stderr);
+    assert_eq!(compared.status.code(), Some(2), "{said}");
+    assert!(said.contains("total e2e_p99 (archive)"), "{said}");
+    assert!(!said.contains("e2e_p99 (lambda) +"), "{said}");
 }

@@ -6,7 +6,9 @@
 //! that value (HdrHistogram, 3 significant digits) as well as beyond the threshold.
 
 use super::summary::ms;
-use super::{LatencySummary, PhaseSummary, RunSummary, VariantSummary};
+use super::{
+    ConsumerPhase, ConsumerSummary, LatencySummary, PhaseSummary, RunSummary, VariantSummary,
+};
 use crate::metrics::histogram::Latency;
 use std::fmt::Write;
 use std::time::Duration;
@@ -268,12 +270,15 @@ impl Verdict {
     }
 }
 
-/// One metric of one phase of one variant, A against B.
+/// One metric of one phase of one variant (of one consumer, for the read side), A against B.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Delta {
     pub api: String,
     pub phase: String,
     pub metric: &'static str,
+    /// The consumer a read-side metric (`e2e_*`, `lost`) is of, when both runs list their
+    /// consumers (schema 3); None: the all-consumer figure of an older report.
+    pub consumer: Option<String>,
     kind: Kind,
     pub a: Option<f64>,
     pub b: Option<f64>,
@@ -291,6 +296,34 @@ pub struct RunComparison {
     /// different scenarios or shard counts.
     pub notes: Vec<String>,
     pub thresholds: Thresholds,
+}
+
+impl Delta {
+    /// The metric, with its consumer: "e2e_p99 (archive)".
+    pub fn label(&self) -> String {
+        match &self.consumer {
+            Some(c) => format!("{} ({c})", self.metric),
+            None => self.metric.to_string(),
+        }
+    }
+}
+
+/// Whether a metric is of the read side, gated per consumer when the runs list consumers.
+fn is_read_metric(name: &str) -> bool {
+    name.starts_with("e2e_") || name == "lost"
+}
+
+/// A consumer's own figure of a read-side metric in phase `p`.
+fn consumer_value(name: &str, c: &ConsumerSummary, p: &ConsumerPhase) -> Option<f64> {
+    match name {
+        "e2e_p50" => latency(&p.e2e, p.e2e.p50_ms),
+        "e2e_p99" => latency(&p.e2e, p.e2e.p99_ms),
+        "e2e_p999" => latency(&p.e2e, p.e2e.p999_ms),
+        "e2e_max" => latency(&p.e2e, p.e2e.max_ms),
+        // loss is counted over the whole run, so it is shown once, with the total
+        "lost" => (p.phase == "total").then_some(c.accounting.lost as f64),
+        _ => None,
+    }
 }
 
 fn change_pct(a: f64, b: f64) -> f64 {
@@ -331,6 +364,61 @@ fn judge(kind: Kind, a: f64, b: f64, limit: Option<f64>, measured: bool) -> Verd
     }
 }
 
+/// The read-side metrics of every consumer both variants have (by name), phase by phase.
+fn consumer_deltas(
+    va: &VariantSummary,
+    vb: &VariantSummary,
+    thresholds: &Thresholds,
+    deltas: &mut Vec<Delta>,
+    notes: &mut Vec<String>,
+) {
+    for ca in &va.consumers {
+        let Some(cb) = vb.consumers.iter().find(|c| c.name == ca.name) else {
+            notes.push(format!("{}: consumer `{}` is in A only", va.api, ca.name));
+            continue;
+        };
+        for pa in &ca.phases {
+            let Some(pb) = cb.phases.iter().find(|p| p.phase == pa.phase) else {
+                continue;
+            };
+            let measured = pa.measure && pb.measure;
+            for m in METRICS.iter().filter(|m| is_read_metric(m.name)) {
+                let (x, y) = (
+                    consumer_value(m.name, ca, pa),
+                    consumer_value(m.name, cb, pb),
+                );
+                if x.is_none() && y.is_none() {
+                    continue;
+                }
+                let limit = thresholds.limit(m);
+                let (change, verdict) = match (x, y) {
+                    (Some(x), Some(y)) => {
+                        (Some(change_pct(x, y)), judge(m.kind, x, y, limit, measured))
+                    }
+                    _ => (None, Verdict::NotMeasured),
+                };
+                deltas.push(Delta {
+                    api: va.api.clone(),
+                    phase: pa.phase.clone(),
+                    metric: m.name,
+                    consumer: Some(ca.name.clone()),
+                    kind: m.kind,
+                    a: x,
+                    b: y,
+                    change_pct: change,
+                    limit_pct: limit.filter(|_| measured),
+                    verdict,
+                });
+            }
+        }
+    }
+    for cb in &vb.consumers {
+        if !va.consumers.iter().any(|c| c.name == cb.name) {
+            notes.push(format!("{}: consumer `{}` is in B only", vb.api, cb.name));
+        }
+    }
+}
+
 impl RunComparison {
     /// Compares every variant and phase that both runs have. Errors when they share no variant.
     pub fn of(
@@ -365,6 +453,7 @@ impl RunComparison {
                 notes.push(format!("variant {} ran in A only", va.api));
                 continue;
             };
+            let per_consumer = !va.consumers.is_empty() && !vb.consumers.is_empty();
             // every phase of A in A's order, then the total; phases of B alone are noted
             for pa in &va.phases {
                 let Some(pb) = vb.phases.iter().find(|p| p.phase == pa.phase) else {
@@ -379,6 +468,9 @@ impl RunComparison {
                     ));
                 }
                 for m in METRICS {
+                    if per_consumer && is_read_metric(m.name) {
+                        continue;
+                    }
                     let (x, y) = ((m.value)(va, pa), (m.value)(vb, pb));
                     if x.is_none() && y.is_none() {
                         continue;
@@ -394,6 +486,7 @@ impl RunComparison {
                         api: va.api.clone(),
                         phase: pa.phase.clone(),
                         metric: m.name,
+                        consumer: None,
                         kind: m.kind,
                         a: x,
                         b: y,
@@ -407,6 +500,9 @@ impl RunComparison {
                 if !va.phases.iter().any(|p| p.phase == pb.phase) {
                     notes.push(format!("{}: phase `{}` is in B only", vb.api, pb.phase));
                 }
+            }
+            if per_consumer {
+                consumer_deltas(va, vb, thresholds, &mut deltas, &mut notes);
             }
         }
         for vb in &b.variants {
@@ -448,7 +544,7 @@ impl RunComparison {
                 format!(
                     "{api}{} {} {} (limit {}%)",
                     d.phase,
-                    d.metric,
+                    d.label(),
                     change_text(d.change_pct),
                     d.limit_pct.unwrap_or(0.0)
                 )
@@ -487,7 +583,7 @@ impl RunComparison {
                 out,
                 "{:<14} {:<14} {:>12} {:>12} {:>9} {:>6}  {}",
                 shown,
-                d.metric,
+                d.label(),
                 value(d.a),
                 value(d.b),
                 change_text(d.change_pct),
