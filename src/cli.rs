@@ -63,7 +63,7 @@ pub enum Command {
         port: u16,
         /// Serve the null endpoint instead: PutRecord and PutRecords acknowledged without storing
         /// (measures the client alone; runs against it need `[consumer] enabled = false`).
-        #[arg(long, conflicts_with_all = ["no_limits", "max_retained", "state_dir"])]
+        #[arg(long, conflicts_with_all = ["no_limits", "no_read_limits", "max_retained", "state_dir"])]
         null: bool,
         /// Keep the streams and records in DIR (a write-ahead log and snapshots), so that the
         /// endpoint restarted with the same DIR, even after a kill, carries on where it was.
@@ -88,9 +88,13 @@ pub enum Command {
 
 #[derive(Debug, clap::Args)]
 pub struct EmbeddedArgs {
-    /// Embedded endpoint: do not throttle writes at the per-shard limits.
+    /// Embedded endpoint: do not throttle writes or reads at the per-shard limits.
     #[arg(long)]
     pub no_limits: bool,
+    /// Embedded endpoint: do not throttle reads at the per-shard limits (GetRecords 5 calls/s
+    /// and 2 MiB/s, GetShardIterator 5 calls/s); writes stay throttled.
+    #[arg(long)]
+    pub no_read_limits: bool,
     /// Embedded endpoint: most record bytes kept in memory; writes beyond fail with LimitExceededException.
     #[arg(long, value_name = "SIZE", default_value = "4GiB", value_parser = parse_size_arg)]
     pub max_retained: u64,
@@ -100,6 +104,7 @@ impl EmbeddedArgs {
     fn options(&self) -> EmbeddedOptions {
         EmbeddedOptions {
             enforce_limits: !self.no_limits,
+            enforce_read_limits: !self.no_read_limits,
             max_retained_bytes: self.max_retained,
             ..EmbeddedOptions::default()
         }
@@ -527,6 +532,24 @@ mod tests {
         );
         assert_eq!(s.phase[0].rate.from, 50.0);
         assert!(parse_rate_arg("0").is_err() && parse_rate_arg("fast").is_err());
+    }
+
+    #[test]
+    fn no_read_limits_lifts_the_read_limits_only_and_no_limits_lifts_both() {
+        let defaults = args(&[]).embedded.options();
+        assert!(defaults.enforce_limits && defaults.enforce_read_limits);
+        let reads_off = args(&["--no-read-limits"]).embedded.options();
+        assert!(reads_off.enforce_limits && !reads_off.enforce_read_limits);
+        assert!(!args(&["--no-limits"]).embedded.options().enforce_limits);
+        match Cli::parse_from(["kbench", "serve", "--no-read-limits"]).command {
+            Command::Serve { embedded, .. } => {
+                let options = embedded.options();
+                assert!(options.enforce_limits && !options.enforce_read_limits);
+            }
+            other => panic!("{other:?}"),
+        }
+        // the null endpoint has no limits to lift
+        assert!(Cli::try_parse_from(["kbench", "serve", "--null", "--no-read-limits"]).is_err());
     }
 
     #[test]

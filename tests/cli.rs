@@ -501,6 +501,56 @@ fn serve_answers_kinesis_calls_on_loopback() {
     assert!(example.contains(&expected_example), "{example}");
 }
 
+/// The first line `kbench serve ARGS` prints (its banner), the server then stopped.
+fn serve_banner(args: &[&str]) -> String {
+    use std::io::{BufRead, BufReader};
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("kbench"))
+        .args(["serve", "--port", "0"])
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn kbench serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut first = String::new();
+    let read = BufReader::new(stdout).read_line(&mut first);
+    let _ = child.kill();
+    let _ = child.wait();
+    read.expect("a line");
+    first
+}
+
+/// Issue 17: `--no-read-limits` lifts the read limits only, `--no-limits` every limit; both
+/// parse on `run` too (the missing scenario file is then the only complaint).
+#[test]
+fn no_read_limits_parses_on_serve_and_run() {
+    for (args, says) in [
+        (&[][..], "shard write limits on, read limits on"),
+        (
+            &["--no-read-limits"][..],
+            "shard write limits on, read limits off",
+        ),
+        (
+            &["--no-limits"][..],
+            "shard write limits off, read limits off",
+        ),
+    ] {
+        let banner = serve_banner(args);
+        assert!(banner.contains(says), "{args:?}: {banner}");
+    }
+    kbench()
+        .args([
+            "run",
+            "no/such/scenario.toml",
+            "--no-read-limits",
+            "--no-limits",
+        ])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::starts_with(
+            "error: cannot read scenario file `no/such/scenario.toml`",
+        ));
+}
+
 #[test]
 fn bad_flags_exit_1_not_2() {
     kbench()

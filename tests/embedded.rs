@@ -1,13 +1,16 @@
 //! The embedded endpoint's own behaviour: reads wait for the writes in progress to their stream
 //! (see src/endpoint/embedded/reads_after_writes.rs), so a client that stalls in the middle of a
 //! request must not count as one in progress and hold up everybody else, and each stream's
-//! writes and reads meet the same stream's lock however the client names the stream.
+//! writes and reads meet the same stream's lock however the client names the stream. Reads are
+//! throttled at the per-shard read limits (src/endpoint/embedded/read_limits.rs) unless lifted.
 
 mod common;
 
+use aws_sdk_kinesis::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use aws_sdk_kinesis::types::ShardIteratorType;
+use kbench::endpoint::embedded::EmbeddedOptions;
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
@@ -129,7 +132,12 @@ async fn read(c: &aws_sdk_kinesis::Client, stream: &str, expected: usize) -> Has
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reads_and_writes_of_two_streams_run_together_and_lose_nothing() {
-    let (server, c, _) = common::endpoint_with_stream("by-arn", 1).await;
+    // the reads poll as fast as they can, to meet the writes in progress as often as they can
+    let options = EmbeddedOptions {
+        enforce_read_limits: false,
+        ..EmbeddedOptions::default()
+    };
+    let (server, c, _) = common::endpoint_with_stream_and("by-arn", 1, &options).await;
     kbench::endpoint::stream::ensure(&c, "by-name", 1, true, Duration::from_secs(30))
         .await
         .expect("second stream");
@@ -199,18 +207,17 @@ async fn put_records_limits_are_answered_with_kinesis_errors_not_413() {
 }
 
 /// Options with the faults of `table` (what `[target.faults]` holds).
-fn with_faults(table: &str) -> kbench::endpoint::embedded::EmbeddedOptions {
+fn with_faults(table: &str) -> EmbeddedOptions {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("faults.toml");
     std::fs::write(&path, table).expect("write");
-    kbench::endpoint::embedded::EmbeddedOptions {
+    EmbeddedOptions {
         faults: Some(kbench::scenario::faults::load(&path).expect("valid faults")),
         ..Default::default()
     }
 }
 
 async fn put(c: &aws_sdk_kinesis::Client, stream: &str) -> Result<(), String> {
-    use aws_sdk_kinesis::error::SdkError;
     match c
         .put_record()
         .stream_name(stream)
@@ -224,7 +231,7 @@ async fn put(c: &aws_sdk_kinesis::Client, stream: &str) -> Result<(), String> {
         Err(SdkError::ServiceError(e)) => Err(format!(
             "{} {}",
             e.raw().status().as_u16(),
-            aws_sdk_kinesis::error::ProvideErrorMetadata::code(e.err()).unwrap_or("")
+            e.err().code().unwrap_or("")
         )),
         Err(e) => Err(format!("other: {e:?}")),
     }
@@ -291,4 +298,91 @@ async fn an_outage_drops_every_connection_and_ends_without_a_restart() {
     let counts = options.injected.snapshot();
     assert_eq!((counts.outages, counts.outage_dropped), (1, 2));
     server.shutdown().await;
+}
+
+/// How many of `results` are throttled as Kinesis throttles a read: HTTP 400,
+/// ProvisionedThroughputExceededException, the shard named; any other error fails the test.
+fn throttles<T, E: ProvideErrorMetadata + std::fmt::Debug>(
+    results: Vec<Result<T, SdkError<E, aws_sdk_kinesis::config::http::HttpResponse>>>,
+    shard: &str,
+) -> usize {
+    let mut throttled = 0;
+    for result in results {
+        match result {
+            Ok(_) => {}
+            Err(SdkError::ServiceError(e)) => {
+                assert_eq!(e.raw().status().as_u16(), 400);
+                assert_eq!(
+                    e.err().code(),
+                    Some("ProvisionedThroughputExceededException")
+                );
+                let message = format!("Rate exceeded for Shard - 000000000000/reads/{shard}");
+                assert_eq!(e.err().message(), Some(message.as_str()));
+                throttled += 1;
+            }
+            Err(e) => panic!("not a throttle: {e:?}"),
+        }
+    }
+    throttled
+}
+
+/// Issue 17: the per-shard read limits are on by default. A burst of GetRecords (or
+/// GetShardIterator) calls on one shard, far above 5 a second, gets
+/// ProvisionedThroughputExceededException after its first calls; `enforce_read_limits = false`
+/// (`--no-read-limits`) or `enforce_limits = false` (`--no-limits`) lifts them. No timing: 30
+/// calls sent at once would have to take over 5 s to arrive for none to be throttled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_reads_on_a_shard_is_throttled_unless_the_read_limits_are_lifted() {
+    for (enforce_limits, enforce_read_limits) in [(true, true), (true, false), (false, true)] {
+        let options = EmbeddedOptions {
+            enforce_limits,
+            enforce_read_limits,
+            ..EmbeddedOptions::default()
+        };
+        let limited = enforce_limits && enforce_read_limits;
+        let (server, c, _) = common::endpoint_with_stream_and("reads", 2, &options).await;
+        let iterator_of = |shard: &'static str| {
+            c.get_shard_iterator()
+                .stream_name("reads")
+                .shard_id(shard)
+                .shard_iterator_type(ShardIteratorType::TrimHorizon)
+                .send()
+        };
+        let shard = "shardId-000000000000";
+        let iterator = iterator_of(shard)
+            .await
+            .expect("the first GetShardIterator passes")
+            .shard_iterator()
+            .expect("an iterator")
+            .to_string();
+        c.get_records()
+            .shard_iterator(&iterator)
+            .send()
+            .await
+            .expect("the first GetRecords passes");
+        let reads = (0..30).map(|_| c.get_records().shard_iterator(&iterator).send());
+        let throttled = throttles(futures_util::future::join_all(reads).await, shard);
+        let iterators = (0..30).map(|_| iterator_of(shard));
+        let iterators_throttled = throttles(futures_util::future::join_all(iterators).await, shard);
+        let options = format!("enforce_limits {enforce_limits}, read {enforce_read_limits}");
+        if limited {
+            assert!(throttled >= 1, "{options}: no GetRecords throttled");
+            assert!(
+                iterators_throttled >= 1,
+                "{options}: no GetShardIterator throttled"
+            );
+            // the other shard has limits of its own
+            let other = "shardId-000000000001";
+            let iterator = iterator_of(other).await.expect("another shard's iterator");
+            let iterator = iterator.shard_iterator().expect("an iterator");
+            c.get_records()
+                .shard_iterator(iterator)
+                .send()
+                .await
+                .expect("another shard's GetRecords");
+        } else {
+            assert_eq!((throttled, iterators_throttled), (0, 0), "{options}");
+        }
+        server.shutdown().await;
+    }
 }

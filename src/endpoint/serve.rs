@@ -27,8 +27,9 @@ pub async fn serve(
         ));
     } else {
         out(&format!(
-            "kbench: embedded Kinesis endpoint on {url} (shard limits {}, keeps at most {}); Ctrl-C stops it",
-            if options.enforce_limits { "on" } else { "off" },
+            "kbench: embedded Kinesis endpoint on {url} (shard write limits {}, read limits {}, keeps at most {}); Ctrl-C stops it",
+            on_off(options.enforce_limits),
+            on_off(options.enforce_limits && options.enforce_read_limits),
             units::format_size(options.max_retained_bytes)
         ));
         out(&format!(
@@ -51,4 +52,8 @@ pub async fn serve(
         ));
     }
     Ok(EXIT_OK)
+}
+
+fn on_off(on: bool) -> &'static str {
+    if on { "on" } else { "off" }
 }

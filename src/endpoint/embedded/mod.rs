@@ -9,6 +9,7 @@
 //!   on purpose (`[target.faults]`).
 
 mod faults;
+mod read_limits;
 mod reads_after_writes;
 pub(crate) mod request;
 mod request_size;
@@ -26,8 +27,12 @@ use tokio_util::sync::CancellationToken;
 /// How the embedded endpoint behaves.
 #[derive(Debug, Clone)]
 pub struct EmbeddedOptions {
-    /// Throttle writes at the real per-shard limits (1 MiB/s and 1,000 records/s).
+    /// Throttle writes at the real per-shard limits (1 MiB/s and 1,000 records/s), and reads
+    /// too unless `enforce_read_limits` is off; off: no limits at all.
     pub enforce_limits: bool,
+    /// Throttle reads at the real per-shard limits (GetRecords 5 calls/s and 2 MiB/s,
+    /// GetShardIterator 5 calls/s; `read_limits.rs`); only with `enforce_limits`.
+    pub enforce_read_limits: bool,
     /// Cap on the record bytes the endpoint keeps; writes beyond it fail with
     /// LimitExceededException, so a long run cannot exhaust memory.
     pub max_retained_bytes: u64,
@@ -51,6 +56,7 @@ impl Default for EmbeddedOptions {
     fn default() -> Self {
         EmbeddedOptions {
             enforce_limits: true,
+            enforce_read_limits: true,
             max_retained_bytes: DEFAULT_MAX_RETAINED_BYTES,
             lifecycle_delay: Duration::from_millis(50),
             state_dir: None,
@@ -78,6 +84,7 @@ type Layer = fn(router: Router, store: &Store, options: &EmbeddedOptions) -> Rou
 const LAYERS: &[Layer] = &[
     request_size::layer,
     reads_after_writes::layer,
+    read_limits::layer,
     faults::layer,
 ];
 

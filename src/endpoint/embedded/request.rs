@@ -107,25 +107,67 @@ async fn drain(body: Body) {
 /// field twice, gives both a name and an ARN, or carries an iterator ferrokinesis did not make.
 /// A caller that needs the stream must then treat the request as touching every stream.
 pub(crate) fn stream_name(operation: &str, headers: &HeaderMap, body: &[u8]) -> Option<String> {
+    if !is_json_object(headers, body) {
+        return None;
+    }
+    if operation == "GetRecords" {
+        return iterated(body).map(|shard| shard.stream);
+    }
+    named(body).map(|(stream, _)| stream)
+}
+
+/// One shard of one stream.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Shard {
+    /// The stream's name.
+    pub stream: String,
+    /// The shard's id as ferrokinesis writes it (`shardId-000000000003`).
+    pub shard_id: String,
+}
+
+/// The shard a GetRecords or GetShardIterator request reads, as ferrokinesis resolves it: for
+/// GetRecords the one its shard iterator was made for; for GetShardIterator the stream (as in
+/// [`stream_name`]) and its `ShardId`, which ferrokinesis also takes as a bare number (`3`).
+/// `None` for other operations and whenever [`stream_name`] would give `None`, or the shard id
+/// is not one ferrokinesis takes (it then answers the request with an error itself).
+pub(crate) fn shard(operation: &str, headers: &HeaderMap, body: &[u8]) -> Option<Shard> {
+    if !is_json_object(headers, body) {
+        return None;
+    }
+    match operation {
+        "GetRecords" => iterated(body),
+        "GetShardIterator" => {
+            let (stream, shard_id) = named(body)?;
+            let (shard_id, _) = ferrokinesis::sequence::resolve_shard_id(&shard_id?).ok()?;
+            Some(Shard { stream, shard_id })
+        }
+        _ => None,
+    }
+}
+
+/// Whether `body` is sent as JSON and is an object: the only bodies that ferrokinesis reads as
+/// JSON and serves (serde would also read a struct from an array).
+fn is_json_object(headers: &HeaderMap, body: &[u8]) -> bool {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
         .map(str::trim);
-    // the only content type that ferrokinesis reads as JSON and serves
-    if content_type != Some("application/x-amz-json-1.1") {
-        return None;
-    }
-    // ferrokinesis serves only an object (serde would also read a struct from an array)
-    if body.trim_ascii_start().first() != Some(&b'{') {
-        return None;
-    }
-    if operation == "GetRecords" {
-        let input: Iterated = serde_json::from_slice(body).ok()?;
-        let (_, stream, _, _) =
-            ferrokinesis::shard_iterator::decode_shard_iterator(&input.shard_iterator).ok()?;
-        return Some(stream).filter(|s| !s.is_empty());
-    }
+    content_type == Some("application/x-amz-json-1.1")
+        && body.trim_ascii_start().first() == Some(&b'{')
+}
+
+/// The shard a GetRecords body's iterator was made for (ferrokinesis's iterators are encrypted
+/// with a key it publishes, so they can be read back).
+fn iterated(body: &[u8]) -> Option<Shard> {
+    let input: Iterated = serde_json::from_slice(body).ok()?;
+    let (_, stream, shard_id, _) =
+        ferrokinesis::shard_iterator::decode_shard_iterator(&input.shard_iterator).ok()?;
+    Some(Shard { stream, shard_id }).filter(|s| !s.stream.is_empty())
+}
+
+/// The stream a body names (by `StreamName` or `StreamARN`), and its `ShardId` if it has one.
+fn named(body: &[u8]) -> Option<(String, Option<String>)> {
     let input: Named = serde_json::from_slice(body).ok()?;
     let name = input.stream_name.filter(|s| !s.is_empty());
     let arn = input.stream_arn.filter(|s| !s.is_empty());
@@ -137,7 +179,8 @@ pub(crate) fn stream_name(operation: &str, headers: &HeaderMap, body: &[u8]) -> 
         // both: ferrokinesis refuses the request; neither: it names no stream
         _ => return None,
     };
-    Some(stream).filter(|s| !s.is_empty())
+    let shard_id = input.shard_id.map(Cow::into_owned);
+    Some((stream, shard_id)).filter(|(s, _)| !s.is_empty())
 }
 
 /// The fields of a request body that name its stream; the others are skipped, not kept.
@@ -149,6 +192,9 @@ struct Named<'a> {
     /// The stream by ARN, when no name is given.
     #[serde(rename = "StreamARN", borrow, default)]
     stream_arn: Option<Cow<'a, str>>,
+    /// The shard, in a GetShardIterator.
+    #[serde(rename = "ShardId", borrow, default)]
+    shard_id: Option<Cow<'a, str>>,
 }
 
 /// The field of a GetRecords body that says what it reads.
@@ -253,6 +299,53 @@ mod tests {
             iterator("clicks")
         );
         assert_eq!(stream_of("GetRecords", &body), Some("clicks".into()));
+    }
+
+    #[test]
+    fn a_read_names_its_shard_from_the_iterator_or_the_shard_id() {
+        let shard = |stream: &str, id: &str| {
+            Some(Shard {
+                stream: stream.into(),
+                shard_id: id.into(),
+            })
+        };
+        let shard_of = |operation: &str, body: &str| {
+            super::shard(operation, &headers_for(operation), body.as_bytes())
+        };
+        let body = format!(r#"{{"ShardIterator":"{}"}}"#, iterator("clicks"));
+        assert_eq!(
+            shard_of("GetRecords", &body),
+            shard("clicks", "shardId-000000000003")
+        );
+        let typed = r#""ShardIteratorType":"LATEST""#;
+        for (body, expected) in [
+            (
+                format!(r#"{{"StreamName":"a","ShardId":"shardId-000000000001",{typed}}}"#),
+                shard("a", "shardId-000000000001"),
+            ),
+            // ferrokinesis takes a bare number, and any prefix before the dash
+            (
+                format!(r#"{{"ShardId":"7","StreamARN":"arn:x:stream/b",{typed}}}"#),
+                shard("b", "shardId-000000000007"),
+            ),
+            (
+                format!(r#"{{"StreamName":"a","ShardId":"x",{typed}}}"#),
+                None,
+            ),
+            (format!(r#"{{"StreamName":"a",{typed}}}"#), None),
+            (format!(r#"{{"ShardId":"1",{typed}}}"#), None),
+        ] {
+            assert_eq!(shard_of("GetShardIterator", &body), expected, "{body}");
+        }
+        let put = r#"{"StreamName":"a","ShardId":"1"}"#;
+        assert_eq!(shard_of("PutRecords", put), None, "not a read");
+        let mut cbor = headers_for("GetShardIterator");
+        cbor.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/x-amz-cbor-1.1"),
+        );
+        let body = br#"{"StreamName":"a","ShardId":"1"}"#;
+        assert_eq!(super::shard("GetShardIterator", &cbor, body), None);
     }
 
     #[test]
