@@ -168,3 +168,56 @@ max_lost = 0
     assert!(said.contains("total e2e_p99 (archive)"), "{said}");
     assert!(!said.contains("e2e_p99 (lambda) +"), "{said}");
 }
+
+/// The total e2e p50 of each consumer of a finished run, and its read throttles.
+fn per_consumer(report: &Path) -> Vec<(String, f64, u64)> {
+    let run = json(&report.join("run.json"));
+    run["variants"][0]["consumers"]
+        .as_array()
+        .expect("consumers")
+        .iter()
+        .map(|c| {
+            let total = c["phases"].as_array().and_then(|p| p.last()).expect("total");
+            (
+                c["name"].as_str().unwrap_or("").to_string(),
+                total["e2e"]["p50_ms"].as_f64().unwrap_or(0.0),
+                total["counters"]["get_throttled"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect()
+}
+
+/// The read limits on the embedded endpoint, as on Kinesis: five polling consumers share each
+/// shard's 5 GetRecords calls/s, so they are throttled and see a higher end-to-end latency
+/// than one polling consumer alone on the same writes (AWS: ~200 ms with one, ~1 s with five).
+/// Counts and a comparison, not timings: the lone consumer polls 5 times a second, the five
+/// together try 25.
+#[test]
+fn five_polling_consumers_share_the_read_limit_and_see_a_higher_latency_than_one() {
+    let scenario = |consumers: usize| {
+        let mut text = String::from(
+            "name = \"readers\"\n[target]\nshards = 1\n[[phase]]\nduration = \"4s\"\nrate = 200\n[slo]\nmax_lost = 0\n",
+        );
+        for i in 1..=consumers {
+            text += &format!("[[consumer]]\nname = \"poller-{i}\"\ndrain = \"30s\"\n");
+        }
+        text
+    };
+    let one_dir = tempfile::tempdir().expect("tempdir");
+    let (code, said, one) = run(one_dir.path(), &scenario(1));
+    assert_eq!(code, Some(0), "{said}");
+    let five_dir = tempfile::tempdir().expect("tempdir");
+    let (code, said, five) = run(five_dir.path(), &scenario(5));
+    assert_eq!(code, Some(0), "every consumer reads every record back: {said}");
+    let alone = per_consumer(&one);
+    let shared = per_consumer(&five);
+    assert_eq!(alone.len(), 1);
+    assert_eq!(shared.len(), 5);
+    let throttled: u64 = shared.iter().map(|c| c.2).sum();
+    assert!(throttled > 0, "25 calls/s against 5: {shared:?}");
+    let mean_p50 = shared.iter().map(|c| c.1).sum::<f64>() / 5.0;
+    assert!(
+        mean_p50 > alone[0].1,
+        "five sharing the limit ({shared:?}) against one alone ({alone:?})"
+    );
+}
