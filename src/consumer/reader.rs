@@ -95,7 +95,7 @@ impl Tips {
         }
     }
 
-    fn reached(&self, shard: usize, call_started: Instant) {
+    pub(crate) fn reached(&self, shard: usize, call_started: Instant) {
         let ns = call_started
             .saturating_duration_since(self.start)
             .as_nanos() as u64;
@@ -104,7 +104,7 @@ impl Tips {
         }
     }
 
-    fn closed(&self, shard: usize) {
+    pub(crate) fn closed(&self, shard: usize) {
         if let Some(t) = self.at_tip.get(shard) {
             t.store(u64::MAX, Ordering::Relaxed);
         }
@@ -213,12 +213,7 @@ pub async fn read_shard(
                         let p = ctx.verifier_phase(now);
                         buckets.phase(p).read(ctx.verifier.consumer()).behind(ms);
                     }
-                    let received = out.records().iter().map(|r| Received {
-                        data: r.data().as_ref(),
-                        arrival_unix_ms: r
-                            .approximate_arrival_timestamp()
-                            .and_then(|t| t.to_millis().ok()),
-                    });
+                    let received = out.records().iter().map(received);
                     ctx.verifier.observe(received, now, &mut buckets);
                 }
                 if let Some(last) = out.records().last() {
@@ -280,6 +275,16 @@ impl ReaderContext {
     fn verifier_phase(&self, now: Instant) -> usize {
         self.verifier
             .phase_at(now.saturating_duration_since(self.start))
+    }
+}
+
+/// A record read (by GetRecords or in a SubscribeToShard event), as the verifier takes it.
+pub(crate) fn received(r: &aws_sdk_kinesis::types::Record) -> Received<'_> {
+    Received {
+        data: r.data().as_ref(),
+        arrival_unix_ms: r
+            .approximate_arrival_timestamp()
+            .and_then(|t| t.to_millis().ok()),
     }
 }
 

@@ -14,7 +14,9 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_kinesis::Client;
 use aws_sdk_kinesis::config::interceptors::BeforeTransmitInterceptorContextRef;
-use aws_sdk_kinesis::config::{ConfigBag, Credentials, Intercept, Region, RuntimeComponents};
+use aws_sdk_kinesis::config::{
+    ConfigBag, Credentials, Intercept, Region, RuntimeComponents, SharedHttpClient,
+};
 use aws_sdk_kinesis::error::BoxError;
 use std::cell::Cell;
 use std::time::Duration;
@@ -79,6 +81,33 @@ pub async fn build(
     region: Option<&str>,
     local_url: Option<&str>,
 ) -> anyhow::Result<Client> {
+    build_with(endpoint, region, local_url, None).await
+}
+
+/// The client for the EFO consumer's SubscribeToShard calls: like [`build`]'s, but on a plain
+/// `http://` endpoint it speaks HTTP/2 without TLS ([`super::h2c`]), since the event stream
+/// needs HTTP/2; on `https://` and AWS the SDK's default client already speaks h2 over TLS.
+pub async fn efo_client(
+    endpoint: &Endpoint,
+    region: Option<&str>,
+    local_url: Option<&str>,
+) -> anyhow::Result<Client> {
+    let url = match endpoint {
+        Endpoint::Url(url) => Some(url.as_str()),
+        Endpoint::Embedded => local_url,
+        Endpoint::Aws => None,
+    };
+    let http = url.and_then(super::h2c::client_for);
+    build_with(endpoint, region, local_url, http).await
+}
+
+/// [`build`], with `http` as the HTTP client instead of the SDK's default.
+async fn build_with(
+    endpoint: &Endpoint,
+    region: Option<&str>,
+    local_url: Option<&str>,
+    http: Option<SharedHttpClient>,
+) -> anyhow::Result<Client> {
     // a guard for every call (stream setup included); puts and reads have tighter ones of their own
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(5))
@@ -87,6 +116,10 @@ pub async fn build(
     let loader = aws_config::defaults(BehaviorVersion::latest())
         .retry_config(RetryConfig::disabled())
         .timeout_config(timeouts);
+    let loader = match http {
+        Some(http) => loader.http_client(http),
+        None => loader,
+    };
     match endpoint {
         Endpoint::Embedded | Endpoint::Url(_) => {
             let url = match endpoint {

@@ -3,6 +3,7 @@
 pub mod claim;
 pub mod client;
 pub mod embedded;
+pub mod h2c;
 pub mod incidents;
 pub mod null;
 pub mod serve;

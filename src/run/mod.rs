@@ -12,9 +12,11 @@
 
 pub mod collector;
 pub mod command;
+pub mod efo;
 pub mod polling;
 pub mod producer;
 pub mod progress;
+mod readback;
 pub mod role;
 pub mod session;
 pub mod variant;

@@ -61,6 +61,8 @@ pub trait Role: Send {
 pub struct Context<'a> {
     pub scenario: &'a Scenario,
     pub client: &'a aws_sdk_kinesis::Client,
+    /// The enhanced fan-out consumers' clients (None when the scenario has none).
+    pub efo: Option<&'a crate::consumer::efo::Efo>,
     pub stream: &'a ReadyStream,
     /// The stream's shards by hash-key range, for the per-shard view and explicit hash keys.
     pub shard_map: &'a Arc<ShardMap>,

@@ -3,7 +3,8 @@
 use super::{RunOutcome, RunSettings};
 use crate::endpoint::embedded::{Embedded, EmbeddedOptions};
 use crate::endpoint::{claim, client, stream};
-use crate::scenario::{Endpoint, Scenario};
+use crate::consumer::efo::Efo;
+use crate::scenario::{ConsumerKind, Endpoint, Scenario};
 use anyhow::Context;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -14,6 +15,8 @@ use tokio_util::sync::CancellationToken;
 pub struct Session {
     embedded: Option<Embedded>,
     client: aws_sdk_kinesis::Client,
+    /// The enhanced fan-out consumers' clients, when the scenario has any.
+    efo: Option<Efo>,
     ready: stream::ReadyStream,
     delete: bool,
     /// The run's tags on the stream.
@@ -42,6 +45,21 @@ impl Session {
             local_url.as_deref(),
         )
         .await?;
+        let efo = if scenario.consumers.iter().any(|c| c.kind == ConsumerKind::Efo) {
+            let subscribe = client::efo_client(
+                &target.endpoint,
+                target.region.as_deref(),
+                local_url.as_deref(),
+            )
+            .await?;
+            let said = match &local_url {
+                Some(url) => url.clone(),
+                None => target.endpoint.to_string(),
+            };
+            Some(Efo::new(client.clone(), subscribe, said))
+        } else {
+            None
+        };
         let deadline = if target.endpoint == Endpoint::Aws {
             Duration::from_secs(300)
         } else {
@@ -78,6 +96,7 @@ impl Session {
         Ok(Session {
             embedded,
             client,
+            efo,
             delete: ready.created && target.delete_after,
             ready,
             claim,
@@ -91,7 +110,15 @@ impl Session {
         settings: &RunSettings,
         cancel: CancellationToken,
     ) -> anyhow::Result<RunOutcome> {
-        super::variants::run(scenario, settings, cancel, &self.client, &self.ready).await
+        super::variants::run(
+            scenario,
+            settings,
+            cancel,
+            &self.client,
+            self.efo.as_ref(),
+            &self.ready,
+        )
+        .await
     }
 
     /// Releases the stream (its `in-use` tag) and deletes it if kbench created it, may, and no

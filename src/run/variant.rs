@@ -4,6 +4,7 @@
 //! own beside [`super::polling`] (the one to copy) and add one line to [`roles`].
 
 use super::collector::{CollectorRole, Writers};
+use super::efo::EfoConsumer;
 use super::polling::PollingConsumer;
 use super::producer::ProducerPool;
 use super::progress::Progress;
@@ -15,7 +16,7 @@ use crate::metrics::interval::Stats;
 use crate::metrics::seen::SeenSet;
 use crate::producer::pool;
 use crate::report::{Accounting, VariantSummary};
-use crate::scenario::{Api, Start};
+use crate::scenario::{Api, ConsumerKind, Start};
 use anyhow::Context as _;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -45,7 +46,10 @@ fn roles(run: &Context, progress: Progress, writers: &Arc<Mutex<Writers>>) -> Ve
         Box::new(ProducerPool::default()),
     ];
     for (i, c) in run.scenario.consumers.iter().enumerate() {
-        roles.push(Box::new(PollingConsumer::new(i, c.clone())));
+        roles.push(match c.kind {
+            ConsumerKind::Polling => Box::new(PollingConsumer::new(i, c.clone())),
+            ConsumerKind::Efo => Box::new(EfoConsumer::new(i, c.clone())),
+        });
     }
     roles
 }
@@ -63,6 +67,7 @@ pub async fn run(
     let run = Context {
         scenario,
         client: shared.client,
+        efo: shared.efo,
         stream: shared.ready,
         shard_map: shared.shard_map,
         api: variant.api,

@@ -27,6 +27,7 @@ pub struct Shared<'a> {
     pub scenario: &'a Scenario,
     pub settings: &'a RunSettings,
     pub client: &'a aws_sdk_kinesis::Client,
+    pub efo: Option<&'a crate::consumer::efo::Efo>,
     pub ready: &'a stream::ReadyStream,
     pub shard_map: &'a Arc<ShardMap>,
     pub cancel: &'a CancellationToken,
@@ -38,6 +39,7 @@ pub async fn run(
     settings: &RunSettings,
     cancel: CancellationToken,
     client: &aws_sdk_kinesis::Client,
+    efo: Option<&crate::consumer::efo::Efo>,
     ready: &stream::ReadyStream,
 ) -> anyhow::Result<RunOutcome> {
     let dir = report::create_run_dir(&settings.out, &scenario.name)?;
@@ -110,6 +112,7 @@ pub async fn run(
         scenario,
         settings,
         client,
+        efo,
         ready,
         shard_map: &shard_map,
         cancel: &cancel,
