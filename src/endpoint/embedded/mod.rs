@@ -127,8 +127,7 @@ impl Embedded {
             .local_addr()
             .context("the local endpoint's socket has no address")?;
         let stop = CancellationToken::new();
-        let shutdown = stop.clone().cancelled_owned();
-        let task = tokio::spawn(server::serve(listener, app, shutdown));
+        let task = tokio::spawn(server::serve(listener, app, stop.clone()));
         Ok(Embedded {
             addr,
             stop,
