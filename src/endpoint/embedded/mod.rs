@@ -13,6 +13,7 @@ mod reads_after_writes;
 pub(crate) mod request;
 mod request_size;
 mod server;
+mod subscribe;
 
 use anyhow::Context;
 use axum::Router;
@@ -43,6 +44,9 @@ pub struct EmbeddedOptions {
     /// What the endpoint injected, counted; clones of the options share the counters, so
     /// whoever made the options reads what the endpoint they started injected.
     pub injected: Arc<Injected>,
+    /// How long a SubscribeToShard subscription lasts before its stream of events ends and the
+    /// client must renew it (5 minutes on real Kinesis; shorter to test renewals).
+    pub efo_session: Duration,
 }
 
 pub use faults::{Injected, InjectedCounts};
@@ -56,6 +60,7 @@ impl Default for EmbeddedOptions {
             state_dir: None,
             faults: None,
             injected: Arc::default(),
+            efo_session: DEFAULT_EFO_SESSION,
         }
     }
 }
@@ -63,6 +68,10 @@ impl Default for EmbeddedOptions {
 /// How often a durable endpoint (`--state-dir`) snapshots its state; between snapshots its
 /// write-ahead log has every change.
 const SNAPSHOT_INTERVAL_S: u64 = 10;
+
+/// How long a SubscribeToShard subscription lasts on real Kinesis (../shared/spec/KINESIS.md,
+/// "Enhanced fan-out (EFO)").
+pub const DEFAULT_EFO_SESSION: Duration = Duration::from_secs(300);
 
 /// Default retained-bytes cap: 4 GiB, about 70 minutes of one shard at its full write limit.
 pub const DEFAULT_MAX_RETAINED_BYTES: u64 = 4 << 30;
@@ -78,6 +87,7 @@ type Layer = fn(router: Router, store: &Store, options: &EmbeddedOptions) -> Rou
 const LAYERS: &[Layer] = &[
     request_size::layer,
     reads_after_writes::layer,
+    subscribe::layer,
     faults::layer,
 ];
 

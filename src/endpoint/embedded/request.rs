@@ -100,6 +100,18 @@ async fn drain(body: Body) {
     }
 }
 
+/// Whether a request's body is JSON as ferrokinesis reads it: sent as
+/// `application/x-amz-json-1.1`, the only JSON content type it serves (the others are CBOR or
+/// refused).
+pub(crate) fn is_json(headers: &HeaderMap) -> bool {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(str::trim);
+    content_type == Some("application/x-amz-json-1.1")
+}
+
 /// The stream a request to `operation` acts on, as ferrokinesis resolves it: for GetRecords the
 /// stream its shard iterator was made for (ferrokinesis reads that one, whatever else the body
 /// says); otherwise `StreamName`, or the name in `StreamARN`. `None` when that cannot be told
@@ -107,13 +119,7 @@ async fn drain(body: Body) {
 /// field twice, gives both a name and an ARN, or carries an iterator ferrokinesis did not make.
 /// A caller that needs the stream must then treat the request as touching every stream.
 pub(crate) fn stream_name(operation: &str, headers: &HeaderMap, body: &[u8]) -> Option<String> {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .map(str::trim);
-    // the only content type that ferrokinesis reads as JSON and serves
-    if content_type != Some("application/x-amz-json-1.1") {
+    if !is_json(headers) {
         return None;
     }
     // ferrokinesis serves only an object (serde would also read a struct from an array)
