@@ -161,8 +161,12 @@ impl Session {
         let writes = Watch::new(&efo, &start.stream);
         // from now on, a session dropped before its end is a client gone
         lease.ended = Ended::ClientGone;
+        // a session too long for the clock (EmbeddedOptions is public) lasts a year
+        let ends_at = now
+            .checked_add(efo.session)
+            .unwrap_or(now + Duration::from_secs(365 * 24 * 3600));
         Session {
-            ends_at: now + efo.session,
+            ends_at,
             lease,
             efo,
             stream: start.stream,
