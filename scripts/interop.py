@@ -18,6 +18,14 @@ the reference Python library aws-kinesis-agg (plus boto3 for reading the stream)
         Compares the deaggregate example's output (one JSON line per input record) with the
         expectation. Prints one PASS/FAIL line; exits 1 on FAIL.
 
+    interop.py check-efo URL STREAM [--timeout S]
+        Enhanced fan-out with boto3's subscribe_to_shard (HTTP/1.1, chunked event stream) against
+        a `kbench serve --efo-session 2s` at URL: creates STREAM (one shard) and a consumer,
+        writes records, subscribes AFTER_SEQUENCE_NUMBER of one of them and checks that exactly
+        the records after it come, in order, and that the session ends; then renews from the
+        last ContinuationSequenceNumber twice, with records written in between, and checks each
+        record comes once. Prints one PASS/FAIL line; exits 1 on FAIL.
+
 Needs aws-kinesis-agg, protobuf, six and boto3 on PYTHONPATH (interop.sh installs them).
 Exit codes: 0 PASS (or files written), 1 FAIL, 2 usage or environment error.
 """
@@ -551,6 +559,87 @@ def cmd_check_deaggregated(args):
     return report(name, problems, text)
 
 
+# --- check-efo: boto3's subscribe_to_shard against kbench serve --------------------------------
+
+
+def wait_until(what, deadline, done):
+    while not done():
+        if time.monotonic() > deadline:
+            raise TimeoutError("%s took too long" % what)
+        time.sleep(0.05)
+
+
+def read_session(client, consumer, position, deadline):
+    """One subscription until its session ends: (data of its records, last continuation,
+    events)."""
+    response = client.subscribe_to_shard(
+        ConsumerARN=consumer, ShardId="shardId-000000000000", StartingPosition=position)
+    data, continuation, events = [], None, 0
+    for event in response["EventStream"]:
+        if time.monotonic() > deadline:
+            raise TimeoutError("a subscription did not end (is --efo-session short?)")
+        body = event.get("SubscribeToShardEvent")
+        if body is None:
+            raise ValueError("an event other than SubscribeToShardEvent: %r" % sorted(event))
+        events += 1
+        data.extend(r["Data"].decode("utf-8", "replace") for r in body["Records"])
+        continuation = body.get("ContinuationSequenceNumber", continuation)
+    return data, continuation, events
+
+
+def cmd_check_efo(args):
+    name = "boto3 subscribe_to_shard -> kbench"
+    problems = Problems()
+    client = kinesis_client(args.url)
+    deadline = time.monotonic() + args.timeout
+    stream = args.stream
+
+    def summary():
+        return client.describe_stream_summary(StreamName=stream)["StreamDescriptionSummary"]
+
+    client.create_stream(StreamName=stream, ShardCount=1)
+    wait_until("CreateStream", deadline, lambda: summary()["StreamStatus"] == "ACTIVE")
+    consumer = client.register_stream_consumer(
+        StreamARN=summary()["StreamARN"], ConsumerName="interop")["Consumer"]["ConsumerARN"]
+    wait_until("RegisterStreamConsumer", deadline, lambda: client.describe_stream_consumer(
+        ConsumerARN=consumer)["ConsumerDescription"]["ConsumerStatus"] == "ACTIVE")
+
+    def put(data):
+        return client.put_record(StreamName=stream, Data=data.encode(), PartitionKey="k")["SequenceNumber"]
+
+    written = ["r%d" % i for i in range(10)]
+    seqs = [put(d) for d in written]
+    # the ferrokinesis bug: AFTER_SEQUENCE_NUMBER started again at TRIM_HORIZON
+    got, continuation, events = read_session(
+        client, consumer, {"Type": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": seqs[2]}, deadline)
+    if got != written[3:]:
+        problems.add("AFTER_SEQUENCE_NUMBER of r2 gave %s, expected r3..r9" % short(got))
+    if continuation != seqs[-1]:
+        problems.add("the last ContinuationSequenceNumber is %s, expected r9's %s"
+                     % (short(continuation), seqs[-1]))
+    sessions, renewed = 1, []
+    for round_ in range(2):
+        more = ["s%d-%d" % (round_, i) for i in range(5)]
+        for d in more:
+            put(d)
+        written.extend(more)
+        got, next_continuation, n = read_session(
+            client, consumer, {"Type": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": continuation},
+            deadline)
+        sessions, events = sessions + 1, events + n
+        renewed.extend(got)
+        if got != more:
+            problems.add("renewal %d gave %s, expected %s" % (round_ + 1, short(got), short(more)))
+        continuation = next_continuation or continuation
+    if len(renewed) != len(set(renewed)):
+        problems.add("a renewal repeated records: %s" % short(renewed))
+    text = ("%d records written, %d sessions ended by themselves and renewed from their "
+            "continuation, %d events" % (len(written), sessions, events))
+    if not problems:
+        text += "; each record came once, in order, from where it was asked"
+    return report(name, problems, text)
+
+
 # --- main --------------------------------------------------------------------------------------
 
 
@@ -582,6 +671,13 @@ def main():
     p.add_argument("actual")
     p.add_argument("deaggregate_rc", type=int, nargs="?")
     p.set_defaults(func=cmd_check_deaggregated)
+
+    p = sub.add_parser("check-efo", help="boto3's subscribe_to_shard against kbench serve")
+    p.set_defaults(check="boto3 subscribe_to_shard -> kbench")
+    p.add_argument("url")
+    p.add_argument("stream")
+    p.add_argument("--timeout", type=float, default=120.0)
+    p.set_defaults(func=cmd_check_efo)
 
     args = parser.parse_args()
     try:

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# KPL aggregation interoperability check against the reference Python library aws-kinesis-agg.
+# Interoperability checks: KPL aggregation against the reference Python library aws-kinesis-agg,
+# and enhanced fan-out against boto3.
 #
 #   scripts/interop.sh [--install-only] [--build]
 #
@@ -10,6 +11,9 @@
 # 2. aws-kinesis-agg -> kbench: builds aggregates with aws-kinesis-agg's RecordAggregator from
 #    seeded-random user records (plus a few plain records) and checks that kbench's decoder
 #    (target/release/examples/deaggregate) returns exactly the records put in.
+# 3. boto3 subscribe_to_shard -> kbench: starts `kbench serve --efo-session 2s` and subscribes with
+#    boto3 (HTTP/1.1, chunked event stream) AFTER_SEQUENCE_NUMBER of a record, then renews from
+#    each session's last ContinuationSequenceNumber: exactly the records after it, each once.
 # Prints one PASS/FAIL line per check; exits non-zero if any fails.
 #
 # Installs aws-kinesis-agg, protobuf, six and boto3 at pinned versions with pip into a cache
@@ -58,7 +62,7 @@ for arg in "$@"; do
         --install-only) install_only=1 ;;
         --build) build=1 ;;
         -h | --help)
-            sed -n '2,29p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+            sed -n '2,33p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
             exit 0
             ;;
         *)
@@ -177,10 +181,11 @@ cleanup() {
     exit "$rc"
 }
 
-# start_serve: starts `kbench serve --port 0` and waits until it accepts connections; sets $url.
+# start_serve [ARGS...]: starts `kbench serve --port 0 ARGS...` and waits until it accepts
+# connections; sets $url.
 start_serve() {
     local out="$work/serve.out" deadline=$((SECONDS + START_TIMEOUT)) rc=0
-    "$KBENCH" serve --port 0 >"$out" 2>"$work/serve.log" </dev/null &
+    "$KBENCH" serve --port 0 "$@" >"$out" 2>"$work/serve.log" </dev/null &
     serve_pid=$!
     # its first line is its URL, with the port it picked
     until url=$(head -n 1 "$out" | grep -o 'http://127\.0\.0\.1:[0-9]\+'); do
@@ -266,6 +271,17 @@ check_reference_to_kbench() {
     py "$INTEROP_PY" check-deaggregated "$work/python-agg.expected.json" "$work/deaggregated.jsonl" "$rc"
 }
 
+# check_efo: check 3; returns 0 on PASS.
+check_efo() {
+    local rc=0 url=""
+    start_serve --efo-session 2s
+    py "$INTEROP_PY" check-efo "$url" kbench-interop-efo --timeout "$RUN_TIMEOUT" \
+        2>"$work/check-efo.log" || rc=$?
+    if ((rc != 0)) && [[ -s $work/check-efo.log ]]; then tail -n 20 "$work/check-efo.log" >&2; fi
+    stop_serve
+    return "$rc"
+}
+
 # --- main ------------------------------------------------------------------------------------
 
 started=$SECONDS
@@ -285,5 +301,6 @@ trap 'exit 143' TERM
 failed=0
 check_kbench_to_reference || failed=1
 check_reference_to_kbench || failed=1
+check_efo || failed=1
 log "done in $((SECONDS - started))s"
 exit "$failed"

@@ -63,7 +63,7 @@ pub enum Command {
         port: u16,
         /// Serve the null endpoint instead: PutRecord and PutRecords acknowledged without storing
         /// (measures the client alone; runs against it need `[consumer] enabled = false`).
-        #[arg(long, conflicts_with_all = ["no_limits", "no_read_limits", "max_retained", "state_dir"])]
+        #[arg(long, conflicts_with_all = ["no_limits", "no_read_limits", "max_retained", "state_dir", "efo_session"])]
         null: bool,
         /// Keep the streams and records in DIR (a write-ahead log and snapshots), so that the
         /// endpoint restarted with the same DIR, even after a kill, carries on where it was.
@@ -73,6 +73,10 @@ pub enum Command {
         /// level; docs/scenarios.md): errors, partial failures, latency, stalls, resets, outages.
         #[arg(long, value_name = "FILE")]
         faults: Option<PathBuf>,
+        /// How long a SubscribeToShard subscription lasts before the client must renew it
+        /// (Kinesis: 5 minutes); e.g. `2s` to test renewals.
+        #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration_arg)]
+        efo_session: Duration,
         #[command(flatten)]
         embedded: EmbeddedArgs,
     },
@@ -374,10 +378,12 @@ async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             null,
             state_dir,
             faults,
+            efo_session,
             embedded,
         } => {
             let mut options = EmbeddedOptions {
                 state_dir,
+                efo_session,
                 ..embedded.options()
             };
             if let Some(file) = &faults {

@@ -551,6 +551,27 @@ fn no_read_limits_parses_on_serve_and_run() {
         ));
 }
 
+/// `--efo-session` (issue 17): a positive duration, for the embedded endpoint only.
+#[test]
+fn serve_takes_a_positive_efo_session_for_the_embedded_endpoint_only() {
+    kbench()
+        .args(["serve", "--port", "0", "--efo-session", "0s"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("--efo-session"))
+        .stderr(predicate::str::contains("longer than 0s"));
+    kbench()
+        .args(["serve", "--port", "0", "--efo-session", "soon"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("is not a duration"));
+    kbench()
+        .args(["serve", "--null", "--efo-session", "2s"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("--efo-session"));
+}
+
 #[test]
 fn bad_flags_exit_1_not_2() {
     kbench()

@@ -14,6 +14,7 @@ mod reads_after_writes;
 pub(crate) mod request;
 mod request_size;
 mod server;
+mod subscribe;
 
 use anyhow::Context;
 use axum::Router;
@@ -48,6 +49,9 @@ pub struct EmbeddedOptions {
     /// What the endpoint injected, counted; clones of the options share the counters, so
     /// whoever made the options reads what the endpoint they started injected.
     pub injected: Arc<Injected>,
+    /// How long a SubscribeToShard subscription lasts before its stream of events ends and the
+    /// client must renew it (5 minutes on real Kinesis; shorter to test renewals).
+    pub efo_session: Duration,
 }
 
 pub use faults::{Injected, InjectedCounts};
@@ -62,6 +66,7 @@ impl Default for EmbeddedOptions {
             state_dir: None,
             faults: None,
             injected: Arc::default(),
+            efo_session: DEFAULT_EFO_SESSION,
         }
     }
 }
@@ -69,6 +74,10 @@ impl Default for EmbeddedOptions {
 /// How often a durable endpoint (`--state-dir`) snapshots its state; between snapshots its
 /// write-ahead log has every change.
 const SNAPSHOT_INTERVAL_S: u64 = 10;
+
+/// How long a SubscribeToShard subscription lasts on real Kinesis (../shared/spec/KINESIS.md,
+/// "Enhanced fan-out (EFO)").
+pub const DEFAULT_EFO_SESSION: Duration = Duration::from_secs(300);
 
 /// Default retained-bytes cap: 4 GiB, about 70 minutes of one shard at its full write limit.
 pub const DEFAULT_MAX_RETAINED_BYTES: u64 = 4 << 30;
@@ -84,6 +93,7 @@ type Layer = fn(router: Router, store: &Store, options: &EmbeddedOptions) -> Rou
 const LAYERS: &[Layer] = &[
     request_size::layer,
     reads_after_writes::layer,
+    subscribe::layer,
     read_limits::layer,
     faults::layer,
 ];
@@ -134,8 +144,7 @@ impl Embedded {
             .local_addr()
             .context("the local endpoint's socket has no address")?;
         let stop = CancellationToken::new();
-        let shutdown = stop.clone().cancelled_owned();
-        let task = tokio::spawn(server::serve(listener, app, shutdown));
+        let task = tokio::spawn(server::serve(listener, app, stop.clone()));
         Ok(Embedded {
             addr,
             stop,

@@ -100,6 +100,18 @@ async fn drain(body: Body) {
     }
 }
 
+/// Whether a request's body is JSON as ferrokinesis reads it: sent as
+/// `application/x-amz-json-1.1`, the only JSON content type it serves (the others are CBOR or
+/// refused).
+pub(crate) fn is_json(headers: &HeaderMap) -> bool {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(str::trim);
+    content_type == Some("application/x-amz-json-1.1")
+}
+
 /// The stream a request to `operation` acts on, as ferrokinesis resolves it: for GetRecords the
 /// stream its shard iterator was made for (ferrokinesis reads that one, whatever else the body
 /// says); otherwise `StreamName`, or the name in `StreamARN`. `None` when that cannot be told

@@ -7,6 +7,12 @@
 //! the response sent. The layers cannot do it themselves, since they see requests, not sockets:
 //! every connection is accepted with a switch that its requests carry, and once a marked
 //! response has flipped it the socket refuses to write (or read) and is closed.
+//!
+//! It speaks HTTP/1.1 and HTTP/2 without TLS (h2c, prior knowledge) on the same port, as
+//! enhanced fan-out needs HTTP/2; a severed connection drops every HTTP/2 stream on it, as a
+//! network fault would. Every request carries the server's stop signal ([`Stopping`]), so a
+//! response that streams for minutes (a SubscribeToShard subscription) ends when the server
+//! stops instead of holding up its shutdown.
 
 use anyhow::Context;
 use axum::extract::Request;
@@ -14,7 +20,6 @@ use axum::extract::connect_info::{ConnectInfo, Connected};
 use axum::middleware::Next;
 use axum::response::Response;
 use axum::serve::IncomingStream;
-use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -23,6 +28,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context as TaskContext, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
+use tokio_util::sync::CancellationToken;
 
 /// Listens on 127.0.0.1 `port` (0: a port the OS chooses).
 pub(super) async fn bind(port: u16) -> anyhow::Result<TcpListener> {
@@ -33,24 +39,26 @@ pub(super) async fn bind(port: u16) -> anyhow::Result<TcpListener> {
         })
 }
 
-/// Serves `app` on `listener` until `shutdown` completes; then accepts no more connections and
+/// Serves `app` on `listener` until `stop` is cancelled; then accepts no more connections and
 /// returns once the requests in progress are answered. A failure is logged: the run it serves
 /// sees it as failed requests.
-pub(super) async fn serve(
-    listener: TcpListener,
-    app: axum::Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) {
+pub(super) async fn serve(listener: TcpListener, app: axum::Router, stop: CancellationToken) {
     let app = app
         .layer(axum::middleware::from_fn(sever_marked))
+        .layer(axum::Extension(Stopping(stop.clone())))
         .into_make_service_with_connect_info::<Switch>();
     let served = axum::serve(Connections(listener), app)
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(stop.cancelled_owned())
         .await;
     if let Err(e) = served {
         tracing::error!("embedded endpoint stopped: {e}");
     }
 }
+
+/// The server's stop signal, in every request's extensions: cancelled when the server begins to
+/// stop, for a layer whose response streams to end it then.
+#[derive(Debug, Clone)]
+pub(super) struct Stopping(pub(super) CancellationToken);
 
 /// Put in a response's extensions by a layer: drop the connection instead of sending it.
 #[derive(Debug, Clone, Copy)]
