@@ -142,7 +142,10 @@ max_lost = 0
     // kbench compare gates each consumer: the archive's e2e p99 doubled is its regression
     let b = dir.path().join("b");
     std::fs::create_dir(&b).expect("mkdir");
-    for f in std::fs::read_dir(&report).expect("ls").filter_map(Result::ok) {
+    for f in std::fs::read_dir(&report)
+        .expect("ls")
+        .filter_map(Result::ok)
+    {
         if f.path().is_file() {
             std::fs::copy(f.path(), b.join(f.file_name())).expect("copy");
         }
@@ -177,7 +180,10 @@ fn per_consumer(report: &Path) -> Vec<(String, f64, u64)> {
         .expect("consumers")
         .iter()
         .map(|c| {
-            let total = c["phases"].as_array().and_then(|p| p.last()).expect("total");
+            let total = c["phases"]
+                .as_array()
+                .and_then(|p| p.last())
+                .expect("total");
             (
                 c["name"].as_str().unwrap_or("").to_string(),
                 total["e2e"]["p50_ms"].as_f64().unwrap_or(0.0),
@@ -208,7 +214,11 @@ fn five_polling_consumers_share_the_read_limit_and_see_a_higher_latency_than_one
     assert_eq!(code, Some(0), "{said}");
     let five_dir = tempfile::tempdir().expect("tempdir");
     let (code, said, five) = run(five_dir.path(), &scenario(5));
-    assert_eq!(code, Some(0), "every consumer reads every record back: {said}");
+    assert_eq!(
+        code,
+        Some(0),
+        "every consumer reads every record back: {said}"
+    );
     let alone = per_consumer(&one);
     let shared = per_consumer(&five);
     assert_eq!(alone.len(), 1);
@@ -220,4 +230,78 @@ fn five_polling_consumers_share_the_read_limit_and_see_a_higher_latency_than_one
         mean_p50 > alone[0].1,
         "five sharing the limit ({shared:?}) against one alone ({alone:?})"
     );
+}
+
+/// Enhanced fan-out end to end on the embedded endpoint, with subscriptions of 2 s so that a
+/// short run renews each several times: every acknowledged record is received exactly once by
+/// the EFO consumer, none lost, and it is never throttled while a polling consumer beside it
+/// reads the same shards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn efo_renews_its_subscriptions_and_receives_every_record_exactly_once() {
+    use kbench::endpoint::embedded::EmbeddedOptions;
+    use kbench::run::RunSettings;
+    let text = r#"
+name = "efo"
+[target]
+shards = 2
+[[phase]]
+duration = "16s"
+rate = 50
+[[consumer]]
+name = "fan-out"
+kind = "efo"
+drain = "30s"
+[[consumer]]
+name = "poller"
+drain = "30s"
+[slo]
+max_lost = 0
+"#;
+    let scenario =
+        kbench::scenario::parse(text, "efo.toml", "efo").unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let settings = RunSettings {
+        out: dir.path().to_path_buf(),
+        progress: false,
+        embedded: EmbeddedOptions {
+            efo_session: std::time::Duration::from_secs(2),
+            ..EmbeddedOptions::default()
+        },
+    };
+    let outcome = kbench::run::run(
+        &scenario,
+        &settings,
+        tokio_util::sync::CancellationToken::new(),
+    )
+    .await
+    .expect("the run");
+    let v = &outcome.summary.variants[0];
+    assert_eq!(v.status, "completed", "{v:?}");
+    let efo = v
+        .consumers
+        .iter()
+        .find(|c| c.kind == "efo")
+        .expect("the EFO consumer");
+    let a = &efo.accounting;
+    assert_eq!(a.received, v.accounting.acknowledged, "{a:?}");
+    assert_eq!((a.lost, a.duplicates, a.unverified), (0, 0, 0), "{a:?}");
+    // 16 s of writes in 2 s sessions, each renewed no sooner than 5 s after the last
+    // successful SubscribeToShard (Kinesis's rule): at least three renewals per shard
+    assert!(
+        efo.renewals >= 3 * 2,
+        "renewals {} of {efo:?}",
+        efo.renewals
+    );
+    assert!(efo.subscriptions > efo.renewals, "{efo:?}");
+    let total = efo.total().expect("a total");
+    assert_eq!(
+        total.counters.get_throttled, 0,
+        "EFO reads are not throttled: {efo:?}"
+    );
+    let poller = v
+        .consumers
+        .iter()
+        .find(|c| c.kind == "polling")
+        .expect("the poller");
+    assert_eq!(poller.accounting.received, v.accounting.acknowledged);
 }

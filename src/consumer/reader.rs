@@ -259,8 +259,16 @@ pub async fn read_shard(
                     }
                     tracing::debug!(shard = %shard_id, code = %code, "GetRecords failed; backing off");
                 }
-                backoff = (backoff * 2).min(Duration::from_secs(5));
-                backoff
+                if code == "ProvisionedThroughputExceededException" {
+                    // the shard's calls are shared with the other readers of the stream: try
+                    // again after one poll interval and a random part of another, so that the
+                    // readers take turns instead of one backing off ever longer and starving
+                    // (a throttle is not a fault of the endpoint)
+                    ctx.poll_interval.mul_f64(1.0 + rand::random::<f64>())
+                } else {
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                    backoff
+                }
             }
         };
         due = called + wait;

@@ -51,7 +51,12 @@ impl Readback {
     }
 
     /// At the run's start: the verifier and the tips of `shards` shard readers.
-    pub fn begin(&mut self, run: &Context, clock: Clock, shards: usize) -> (Arc<Verifier>, Arc<Tips>) {
+    pub fn begin(
+        &mut self,
+        run: &Context,
+        clock: Clock,
+        shards: usize,
+    ) -> (Arc<Verifier>, Arc<Tips>) {
         let verifier = Arc::new(Verifier::new(
             self.index,
             run.run_id,
@@ -123,27 +128,27 @@ impl Readback {
     /// Waits for every acknowledged record to be read back, up to the consumer's drain (a
     /// Ctrl-C during the drain cuts what is left of it to the interrupted drain).
     pub async fn drain(&mut self, run: &Context<'_>, limit: DrainLimit) {
-            let began = Instant::now();
-            let limit = DrainLimit {
-                limit: self.spec.drain,
-                ..limit
-            };
-            self.drain_began = self.clock.map(|c| began.saturating_duration_since(c.start));
-            // a stream that vanished has nothing left to read
-            while !self.all_read(run)
-                && !run.incidents.stream_gone()
-                && began.elapsed() < limit.now(&run.cancel)
-            {
-                if run.cancel.is_cancelled() {
-                    tokio::time::sleep(DRAIN_POLL).await;
-                    continue;
-                }
-                tokio::select! {
-                    _ = tokio::time::sleep(DRAIN_POLL) => {}
-                    _ = run.cancel.cancelled() => {}
-                }
+        let began = Instant::now();
+        let limit = DrainLimit {
+            limit: self.spec.drain,
+            ..limit
+        };
+        self.drain_began = self.clock.map(|c| began.saturating_duration_since(c.start));
+        // a stream that vanished has nothing left to read
+        while !self.all_read(run)
+            && !run.incidents.stream_gone()
+            && began.elapsed() < limit.now(&run.cancel)
+        {
+            if run.cancel.is_cancelled() {
+                tokio::time::sleep(DRAIN_POLL).await;
+                continue;
             }
-            self.drain_ended = self.clock.map(|c| c.start.elapsed());
+            tokio::select! {
+                _ = tokio::time::sleep(DRAIN_POLL) => {}
+                _ = run.cancel.cancelled() => {}
+            }
+        }
+        self.drain_ended = self.clock.map(|c| c.start.elapsed());
     }
 
     /// Adds the consumer's figures to the summary; `subscriptions` and `renewals` are an

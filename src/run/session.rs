@@ -1,9 +1,9 @@
 //! A session: the endpoint and a ready stream, which several runs can use in turn.
 
 use super::{RunOutcome, RunSettings};
+use crate::consumer::efo::Efo;
 use crate::endpoint::embedded::{Embedded, EmbeddedOptions};
 use crate::endpoint::{claim, client, stream};
-use crate::consumer::efo::Efo;
 use crate::scenario::{ConsumerKind, Endpoint, Scenario};
 use anyhow::Context;
 use std::time::Duration;
@@ -45,7 +45,11 @@ impl Session {
             local_url.as_deref(),
         )
         .await?;
-        let efo = if scenario.consumers.iter().any(|c| c.kind == ConsumerKind::Efo) {
+        let efo = if scenario
+            .consumers
+            .iter()
+            .any(|c| c.kind == ConsumerKind::Efo)
+        {
             let subscribe = client::efo_client(
                 &target.endpoint,
                 target.region.as_deref(),
