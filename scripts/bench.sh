@@ -19,6 +19,9 @@
 #       on kinesalite; the same for 5 s on kinesis-mock, for information.
 #   P5  shard-limit fidelity on the embedded endpoint, offered twice the limit
 #   P6  the overhead of a 5 s scenario with its consumer (embedded endpoint)
+#   P7  an enhanced fan-out consumer against a polling one, end to end at 10,000 records/s for
+#       10 s on 4 shards (embedded endpoint, --no-limits): records read back per second, and
+#       EFO's e2e p50 (pushed, not polled)
 #
 # Environment:
 #   needs cargo, python3 and /usr/bin/time; for P4 also node, and npm the first time:
@@ -105,8 +108,8 @@ done
 NULL_URL=http://127.0.0.1:$port
 log "null endpoint on $NULL_URL"
 
-# scenario NAME RATE SECONDS SHARDS CONSUMER [IN_FLIGHT]: writes $work/NAME.toml; RATE is
-# records/s, or a word such as "max"
+# scenario NAME RATE SECONDS SHARDS CONSUMER [IN_FLIGHT] [KIND]: writes $work/NAME.toml; RATE is
+# records/s, or a word such as "max"; KIND the consumer's (default polling)
 scenario() {
     local rate=$2
     [[ $rate =~ ^[0-9]+(\.[0-9]+)?$ ]] || rate="\"$rate\""
@@ -128,6 +131,7 @@ duration = "${3}s"
 rate = $rate
 [consumer]
 enabled = $5
+kind = "${7:-polling}"
 EOF
 }
 
@@ -196,6 +200,12 @@ run p5
 log "P6: a 5 s scenario at 1,000 records/s with its consumer (embedded endpoint)"
 scenario p6 1000 5 2 true
 run p6
+
+log "P7: an EFO and a polling consumer, each alone, at 10,000 records/s for 10 s on 4 shards (embedded endpoint, limits off)"
+scenario p7-efo 10000 10 4 true 8 efo
+run p7-efo --no-limits
+scenario p7-polling 10000 10 4 true 8 polling
+run p7-polling --no-limits
 
 mkdir -p "$OUT"
 csv="$OUT/$(date -u +%Y%m%dT%H%M%SZ).csv"
@@ -315,6 +325,16 @@ over = wall - v["elapsed_s"]
 row("P6", "a 5 s scenario: wall time beyond 5 s + drain (embedded endpoint)",
     f"{over:.2f} s (wall {wall:.2f} s, drain {drain:.2f} s)", "5 s + drain", "-", "< 1 s",
     over < 1.0)
+
+efo, efo_detail = e2e("p7-efo")
+poll, poll_detail = e2e("p7-polling")
+efo_p50 = summary("p7-efo")[2]["e2e"]["p50_ms"]
+poll_p50 = summary("p7-polling")[2]["e2e"]["p50_ms"]
+row("P7", "EFO vs polling consumer end to end, 10,000 rec/s, 10 s, 4 shards (embedded endpoint, limits off)",
+    f"EFO {efo_detail}, e2e p50 {efo_p50:.1f} ms",
+    f"polling {poll_detail}, e2e p50 {poll_p50:.1f} ms",
+    f"{efo / poll:.2f}" if poll else "-", ">= 1x polling's rate, EFO e2e p50 < 10 ms",
+    bool(poll) and efo >= poll and efo_p50 < 10)
 
 header = ["id", "what", "figure", "reference", "ratio", "target", "met"]
 with open(out, "w", newline="") as f:

@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# Compatibility smoke test: runs scenarios/compat.toml against kinesalite and kinesis-mock.
+# Compatibility smoke test: runs scenarios/compat.toml against kinesalite and kinesis-mock, and
+# scenarios/compat-fan-out.toml (a polling and an enhanced fan-out consumer) against kinesis-mock;
+# against kinesalite, which has no enhanced fan-out, that scenario must fail at once with a
+# message that says so (exit 1), not hang.
 #
 #   scripts/compat.sh [--install-only] [kinesalite] [kinesis-mock]
 #
@@ -33,6 +36,7 @@ repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo_root"
 KBENCH=${KBENCH:-target/release/kbench}
 SCENARIO=${SCENARIO:-scenarios/compat.toml}
+FAN_OUT=scenarios/compat-fan-out.toml
 START_TIMEOUT=${KBENCH_COMPAT_START_TIMEOUT:-60}
 RUN_TIMEOUT=${KBENCH_COMPAT_RUN_TIMEOUT:-300}
 
@@ -121,6 +125,13 @@ else:
             problems.append(f"{v.get('api')}: lost={a.get('lost')}")
         if a.get("acknowledged") != a.get("scheduled"):
             problems.append(f"{v.get('api')}: acknowledged {a.get('acknowledged')} != scheduled {a.get('scheduled')}")
+        # each consumer (schema 3) read back every acknowledged record, once
+        for c in v.get("consumers") or []:
+            ca = c.get("accounting") or {}
+            if ca.get("lost") != 0 or ca.get("received") != a.get("acknowledged"):
+                problems.append(f"{v.get('api')}: consumer {c.get('name')} ({c.get('kind')}): received {ca.get('received')} of {a.get('acknowledged')}, lost {ca.get('lost')}")
+            if ca.get("duplicates") not in (0, None):
+                problems.append(f"{v.get('api')}: consumer {c.get('name')}: duplicates {ca.get('duplicates')}")
     if len(variants) != len(set(v.get("api") for v in variants if isinstance(v, dict))):
         problems.append("variants repeat")
 
@@ -162,23 +173,48 @@ print(f"PASS {name} ({endpoint}): {counts}")
 PY
 }
 
+# kbench_against LABEL ENDPOINT SCENARIO: runs kbench in the background (waited for, so that a
+# signal to this script is handled at once); sets kbench_rc.
+kbench_against() {
+    local label=$1 endpoint=$2 scenario=$3
+    kbench_rc=0
+    timeout --kill-after=10 "$RUN_TIMEOUT" \
+        "$KBENCH" run "$scenario" --endpoint "$endpoint" --quiet --json \
+        --out "$work/$label-report" \
+        >"$work/$label.json" 2>"$work/$label.kbench.log" </dev/null &
+    kbench_pid=$!
+    wait "$kbench_pid" || kbench_rc=$?
+    kbench_pid=""
+    ((kbench_rc != 124)) || log "kbench ($label) timed out after ${RUN_TIMEOUT}s"
+}
+
 # run_one NAME: starts NAME, runs kbench against it, checks; returns 0 on PASS.
 run_one() {
-    local name=$1 port rc=0
+    local name=$1 port failed=0
     start_emulator "$name" "$work" "$START_TIMEOUT"
     port=$emulator_port
     local endpoint="http://127.0.0.1:$port"
-    # In the background and waited for, so that a signal to this script is handled at once.
-    timeout --kill-after=10 "$RUN_TIMEOUT" \
-        "$KBENCH" run "$SCENARIO" --endpoint "$endpoint" --quiet --json \
-        --out "$work/$name-report" \
-        >"$work/$name.json" 2>"$work/$name.kbench.log" </dev/null &
-    kbench_pid=$!
-    wait "$kbench_pid" || rc=$?
-    kbench_pid=""
-    ((rc != 124)) || log "kbench against $name timed out after ${RUN_TIMEOUT}s"
+    kbench_against "$name" "$endpoint" "$SCENARIO"
+    check "$name" "$endpoint" "$kbench_rc" "$work/$name.json" || failed=1
+    case "$name" in
+        kinesis-mock)
+            kbench_against "$name-fan-out" "$endpoint" "$FAN_OUT"
+            check "$name-fan-out" "$endpoint" "$kbench_rc" "$work/$name-fan-out.json" || failed=1
+            ;;
+        kinesalite)
+            # no enhanced fan-out there: a clear refusal before any record is sent, exit 1
+            local said="$work/$name-fan-out.kbench.log"
+            kbench_against "$name-fan-out" "$endpoint" "$FAN_OUT"
+            if ((kbench_rc == 1)) && grep -q "does not support enhanced fan-out" "$said"; then
+                echo "PASS $name-fan-out ($endpoint): refused: $(grep -m1 'does not support' "$said")"
+            else
+                echo "FAIL $name-fan-out ($endpoint): expected exit 1 and 'does not support enhanced fan-out', got exit $kbench_rc: $(tail -c 400 "$said")"
+                failed=1
+            fi
+            ;;
+    esac
     stop_emulators
-    check "$name" "$endpoint" "$rc" "$work/$name.json"
+    return "$failed"
 }
 
 # --- main ------------------------------------------------------------------------------------

@@ -431,6 +431,9 @@ fn cancel_on_ctrl_c() -> CancellationToken {
         loop {
             #[cfg(unix)]
             let (name, code) = tokio::select! {
+                // both pending at once (sent back to back, their order lost): SIGINT first, so
+                // the exit code does not depend on which branch a random poll tries first
+                biased;
                 r = tokio::signal::ctrl_c() => match r {
                     Ok(()) => ("Ctrl-C", EXIT_INTERRUPTED),
                     Err(_) => return,
