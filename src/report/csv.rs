@@ -181,6 +181,10 @@ fn spectrum(
 /// timeseries.csv, written one row per interval and flushed, so it survives an interruption.
 pub struct TimeseriesWriter {
     w: csv::Writer<File>,
+    /// The run's consumers: `received_rps` is per consumer (the mean), comparable with
+    /// `acknowledged_rps` however many read the stream; each one's own is in
+    /// consumer_timeseries.csv.
+    consumers: u64,
 }
 
 impl TimeseriesWriter {
@@ -218,7 +222,13 @@ impl TimeseriesWriter {
         );
         w.write_record(header)?;
         w.flush()?;
-        Ok(TimeseriesWriter { w })
+        Ok(TimeseriesWriter { w, consumers: 1 })
+    }
+
+    /// With `n` consumers (at least one is assumed).
+    pub fn consumers(mut self, n: usize) -> TimeseriesWriter {
+        self.consumers = (n as u64).max(1);
+        self
     }
 
     /// Writes one interval of variant `api`; `elapsed_s` counts from the variant's start.
@@ -234,7 +244,10 @@ impl TimeseriesWriter {
             format!("{secs:.3}"),
             format!("{:.1}", row.offered as f64 / secs),
             format!("{:.1}", c.acknowledged as f64 / secs),
-            format!("{:.1}", c.received_distinct() as f64 / secs),
+            format!(
+                "{:.1}",
+                c.received_distinct() as f64 / self.consumers as f64 / secs
+            ),
         ];
         r.extend(c.values().iter().map(u64::to_string));
         r.extend([

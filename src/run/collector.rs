@@ -64,6 +64,7 @@ impl Writers {
                 .with_context(|| file(dir, "consumer_timeseries.csv"))?,
             consumer_hlogs,
             timeseries: TimeseriesWriter::create(dir)
+                .map(|w| w.consumers(consumers.len()))
                 .with_context(|| file(dir, "timeseries.csv"))?,
             shards: ShardTimeseriesWriter::create(dir, shards)
                 .with_context(|| file(dir, "shard_timeseries.csv"))?,
