@@ -5,10 +5,10 @@
 //! | module | what it is for |
 //! |---|---|
 //! | [`cli`] | clap definitions and the dispatch to each command's body in the library |
-//! | [`run`] | a run as a set of roles: [`run::producer`], [`run::polling`], [`run::collector`], [`run::progress`], assembled in [`run::variant`]; `kbench run` in [`run::command`] |
+//! | [`run`] | a run as a set of roles: [`run::producer`], one per consumer ([`run::polling`], [`run::efo`]), [`run::collector`], [`run::progress`], assembled in [`run::variant`]; `kbench run` in [`run::command`] |
 //! | [`sweep`], [`sizing`] | `kbench sweep` (runs at stepped rates) and `kbench size` (the offline shard calculator), each with its `command` |
 //! | [`producer`] | the one worker loop, batching, the SDK edge (request and outcomes as pure functions), retries |
-//! | [`consumer`] | the polling shard reader and the verifier (loss, duplicates, end-to-end latency) |
+//! | [`consumer`] | the polling shard reader, the enhanced fan-out subscriptions, and the verifier (loss, duplicates, end-to-end latency) |
 //! | [`endpoint`] | SDK clients, the stream's lifecycle, the embedded endpoint (ferrokinesis and the layers that make it behave like Kinesis), the null endpoint, `kbench serve` |
 //! | [`report`] | the summary model and one exporter per file (CSV, HDR logs, JSON, charts, report.html), `kbench compare` and `kbench report`; it knows nothing of how a run is driven |
 //! | [`metrics`] | per-task histograms and counters, merged per interval by the collector |
