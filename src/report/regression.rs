@@ -364,6 +364,34 @@ fn judge(kind: Kind, a: f64, b: f64, limit: Option<f64>, measured: bool) -> Verd
     }
 }
 
+/// Metric `m` of (api, phase, consumer), A's `x` against B's `y`, judged against its limit.
+fn delta(
+    (api, phase, consumer): (&str, &str, Option<&str>),
+    m: &Metric,
+    x: Option<f64>,
+    y: Option<f64>,
+    thresholds: &Thresholds,
+    measured: bool,
+) -> Delta {
+    let limit = thresholds.limit(m);
+    let (change, verdict) = match (x, y) {
+        (Some(x), Some(y)) => (Some(change_pct(x, y)), judge(m.kind, x, y, limit, measured)),
+        _ => (None, Verdict::NotMeasured),
+    };
+    Delta {
+        api: api.to_string(),
+        phase: phase.to_string(),
+        metric: m.name,
+        consumer: consumer.map(str::to_string),
+        kind: m.kind,
+        a: x,
+        b: y,
+        change_pct: change,
+        limit_pct: limit.filter(|_| measured),
+        verdict,
+    }
+}
+
 /// The read-side metrics of every consumer both variants have (by name), phase by phase.
 fn consumer_deltas(
     va: &VariantSummary,
@@ -390,25 +418,8 @@ fn consumer_deltas(
                 if x.is_none() && y.is_none() {
                     continue;
                 }
-                let limit = thresholds.limit(m);
-                let (change, verdict) = match (x, y) {
-                    (Some(x), Some(y)) => {
-                        (Some(change_pct(x, y)), judge(m.kind, x, y, limit, measured))
-                    }
-                    _ => (None, Verdict::NotMeasured),
-                };
-                deltas.push(Delta {
-                    api: va.api.clone(),
-                    phase: pa.phase.clone(),
-                    metric: m.name,
-                    consumer: Some(ca.name.clone()),
-                    kind: m.kind,
-                    a: x,
-                    b: y,
-                    change_pct: change,
-                    limit_pct: limit.filter(|_| measured),
-                    verdict,
-                });
+                let at = (va.api.as_str(), pa.phase.as_str(), Some(ca.name.as_str()));
+                deltas.push(delta(at, m, x, y, thresholds, measured));
             }
         }
     }
@@ -475,25 +486,8 @@ impl RunComparison {
                     if x.is_none() && y.is_none() {
                         continue;
                     }
-                    let limit = thresholds.limit(m);
-                    let (change, verdict) = match (x, y) {
-                        (Some(x), Some(y)) => {
-                            (Some(change_pct(x, y)), judge(m.kind, x, y, limit, measured))
-                        }
-                        _ => (None, Verdict::NotMeasured),
-                    };
-                    deltas.push(Delta {
-                        api: va.api.clone(),
-                        phase: pa.phase.clone(),
-                        metric: m.name,
-                        consumer: None,
-                        kind: m.kind,
-                        a: x,
-                        b: y,
-                        change_pct: change,
-                        limit_pct: limit.filter(|_| measured),
-                        verdict,
-                    });
+                    let at = (va.api.as_str(), pa.phase.as_str(), None);
+                    deltas.push(delta(at, m, x, y, thresholds, measured));
                 }
             }
             for pb in &vb.phases {

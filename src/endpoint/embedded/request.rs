@@ -160,13 +160,7 @@ pub(crate) fn shard(operation: &str, headers: &HeaderMap, body: &[u8]) -> Option
 /// Whether `body` is sent as JSON and is an object: the only bodies that ferrokinesis reads as
 /// JSON and serves (serde would also read a struct from an array).
 fn is_json_object(headers: &HeaderMap, body: &[u8]) -> bool {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .map(str::trim);
-    content_type == Some("application/x-amz-json-1.1")
-        && body.trim_ascii_start().first() == Some(&b'{')
+    is_json(headers) && body.trim_ascii_start().first() == Some(&b'{')
 }
 
 /// The shard a GetRecords body's iterator was made for (ferrokinesis's iterators are encrypted
