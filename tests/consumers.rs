@@ -138,6 +138,19 @@ max_lost = 0
     }
     let latency = std::fs::read_to_string(report.join("latency.csv")).expect("latency.csv");
     assert!(latency.contains(",e2e/archive,"), "{latency}");
+    // the per-consumer charts, drawn from those files, name both consumers; report.html has them
+    let html = std::fs::read_to_string(report.join("report.html")).expect("report.html");
+    for chart in ["consumers", "consumer-spectrum"] {
+        let svg = std::fs::read_to_string(report.join(format!("charts/put_records-{chart}.svg")))
+            .expect("a per-consumer chart");
+        for name in ["lambda", "archive"] {
+            assert!(svg.contains(name), "{chart}: {name}");
+        }
+    }
+    assert!(
+        html.contains("End-to-end latency per consumer over time"),
+        "report.html shows the per-consumer chart"
+    );
 
     // kbench compare gates each consumer: the archive's e2e p99 doubled is its regression
     let b = dir.path().join("b");

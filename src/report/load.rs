@@ -40,6 +40,20 @@ pub struct ShardIntervalRow {
     pub throttled: u64,
 }
 
+/// One row of consumer_timeseries.csv: one consumer in one interval. A latency is None in an
+/// interval where that consumer read nothing (an empty cell).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct ConsumerIntervalRow {
+    pub api: String,
+    pub elapsed_s: f64,
+    pub phase: String,
+    pub consumer: String,
+    pub received_rps: f64,
+    pub e2e_p50_ms: Option<f64>,
+    pub e2e_p99_ms: Option<f64>,
+    pub e2e_max_ms: Option<f64>,
+}
+
 /// One row of latency.csv: a point of a histogram's percentile spectrum (measured phases).
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 pub struct SpectrumRow {
@@ -59,6 +73,8 @@ pub struct ReportData {
     pub intervals: Vec<IntervalRow>,
     /// Empty when the run had no shard map (shard_timeseries.csv absent).
     pub shard_intervals: Vec<ShardIntervalRow>,
+    /// Empty when the run had no consumer (or predates consumer_timeseries.csv).
+    pub consumer_intervals: Vec<ConsumerIntervalRow>,
     pub spectrum: Vec<SpectrumRow>,
     /// baseline.txt: the comparison with `--baseline`, when the run had one.
     pub baseline: Option<String>,
@@ -171,18 +187,27 @@ fn read_csv<T: serde::de::DeserializeOwned>(dir: &Path, name: &str) -> anyhow::R
     Ok(rows)
 }
 
+/// A file only some runs write: no rows when it is absent.
+fn read_optional_csv<T: serde::de::DeserializeOwned>(
+    dir: &Path,
+    name: &str,
+) -> anyhow::Result<Vec<T>> {
+    if dir.join(name).exists() {
+        read_csv(dir, name)
+    } else {
+        Ok(Vec::new())
+    }
+}
+
 impl ReportData {
-    /// Reads run.json, timeseries.csv, latency.csv and (when present) shard_timeseries.csv and
-    /// baseline.txt.
+    /// Reads run.json, timeseries.csv, latency.csv and (when present) shard_timeseries.csv,
+    /// consumer_timeseries.csv and baseline.txt.
     pub fn load(dir: &Path) -> anyhow::Result<ReportData> {
         let (summary, scenario) = read_run_json(dir)?;
         let intervals = read_csv(dir, "timeseries.csv")?;
         let spectrum = read_csv(dir, "latency.csv")?;
-        let shard_intervals = if dir.join("shard_timeseries.csv").exists() {
-            read_csv(dir, "shard_timeseries.csv")?
-        } else {
-            Vec::new()
-        };
+        let shard_intervals = read_optional_csv(dir, "shard_timeseries.csv")?;
+        let consumer_intervals = read_optional_csv(dir, "consumer_timeseries.csv")?;
         let baseline_path = dir.join("baseline.txt");
         let baseline = if baseline_path.exists() {
             Some(
@@ -198,6 +223,7 @@ impl ReportData {
             summary,
             intervals,
             shard_intervals,
+            consumer_intervals,
             spectrum,
             scenario,
         })
@@ -214,6 +240,17 @@ impl ReportData {
         api: &'a str,
     ) -> impl Iterator<Item = &'a ShardIntervalRow> {
         self.shard_intervals.iter().filter(move |r| r.api == api)
+    }
+
+    /// Consumer `name`'s intervals of variant `api`, in time order.
+    pub fn consumer_intervals_of<'a>(
+        &'a self,
+        api: &'a str,
+        name: &'a str,
+    ) -> impl Iterator<Item = &'a ConsumerIntervalRow> {
+        self.consumer_intervals
+            .iter()
+            .filter(move |r| r.api == api && r.consumer == name)
     }
 
     /// The spectrum of histogram `name` ("put", "e2e", ...) of variant `api`.

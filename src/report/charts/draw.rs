@@ -209,7 +209,7 @@ pub(super) fn marker(
 }
 
 pub(super) struct Line {
-    pub(super) label: &'static str,
+    pub(super) label: String,
     pub(super) color: RGBColor,
     pub(super) width: u32,
     pub(super) points: Vec<(f64, f64)>,
@@ -217,7 +217,7 @@ pub(super) struct Line {
 
 impl Line {
     pub(super) fn key(&self) -> Key {
-        key(self.label, self.color, Swatch::Line(self.width))
+        key(&self.label, self.color, Swatch::Line(self.width))
     }
 
     pub(super) fn draw(

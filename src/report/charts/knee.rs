@@ -282,7 +282,7 @@ pub fn sweep(
         )?;
         for (s, (achieved, ..)) in series.iter().zip(&data) {
             Line {
-                label: "",
+                label: String::new(),
                 color: s.color,
                 width: 2,
                 points: achieved.iter().map(|p| (p.0, p.1)).collect(),
@@ -330,7 +330,7 @@ pub fn sweep(
         }
         for (s, (_, throttled, ..)) in series.iter().zip(&data) {
             Line {
-                label: "",
+                label: String::new(),
                 color: s.color,
                 width: 2,
                 points: throttled.iter().map(|p| (p.0, p.1)).collect(),
@@ -389,7 +389,7 @@ pub fn sweep(
         }
         for (s, (_, _, put, e2e)) in series.iter().zip(&data) {
             Line {
-                label: "",
+                label: String::new(),
                 color: s.color,
                 width: 2,
                 points: put.iter().map(|p| (p.0, p.1)).collect(),

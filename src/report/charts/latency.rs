@@ -1,5 +1,6 @@
 //! Latency over time: per interval the p50, p99 and max of put and of end-to-end latency, in two
-//! panels on one log scale, leaving out the intervals without records.
+//! panels on one log scale, leaving out the intervals without records; and the panels over time
+//! that the per-consumer chart is drawn with too.
 
 use super::axis::{Axis, axis_num, linear_ticks, log_range, max_of, mesh, min_positive};
 use super::draw::{
@@ -10,20 +11,40 @@ use crate::report::VariantSummary;
 use crate::report::load::IntervalRow;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+/// One panel of a chart over time: its y axis's title, its lines, and what it says when none of
+/// them has a point.
+pub(super) struct Panel {
+    pub(super) desc: &'static str,
+    pub(super) lines: Vec<Line>,
+    pub(super) empty: &'static str,
+}
+
 /// The chart of a variant's put and end-to-end latency over time, or None without any.
+/// `several` consumers: the end-to-end panel is all of them together.
 pub(super) fn draw(
     v: &VariantSummary,
     rows: &[&IntervalRow],
     title: &str,
 ) -> anyhow::Result<Option<String>> {
-    let panels: [(&str, [Pick; 3]); 2] = [
+    let e2e = if v.consumers.len() > 1 {
+        "end-to-end latency (ms), all consumers"
+    } else {
+        "end-to-end latency (ms)"
+    };
+    let panels: [(&str, [Pick; 3], &str); 2] = [
         (
             "put latency (ms)",
             [|r| r.put_p50_ms, |r| r.put_p99_ms, |r| r.put_max_ms],
+            "no records in any interval",
         ),
         (
-            "end-to-end latency (ms)",
+            e2e,
             [|r| r.e2e_p50_ms, |r| r.e2e_p99_ms, |r| r.e2e_max_ms],
+            if v.accounting.consumer {
+                "no records in any interval"
+            } else {
+                "consumer disabled: nothing was read back"
+            },
         ),
     ];
     let names = [
@@ -32,14 +53,16 @@ pub(super) fn draw(
         ("max", PURPLE, 1),
     ];
     // per panel, per series: only the intervals that had records (0 means none)
-    let data: Vec<Vec<Line>> = panels
-        .iter()
-        .map(|(_, picks)| {
-            picks
+    let panels: Vec<Panel> = panels
+        .into_iter()
+        .map(|(desc, picks, empty)| Panel {
+            desc,
+            empty,
+            lines: picks
                 .iter()
                 .zip(names)
                 .map(|(f, (label, color, width))| Line {
-                    label,
+                    label: label.to_string(),
                     color,
                     width,
                     points: rows
@@ -48,12 +71,38 @@ pub(super) fn draw(
                         .filter(|(_, y)| y.is_finite() && *y > 0.0)
                         .collect(),
                 })
-                .collect()
+                .collect(),
         })
         .collect();
+    let keys: Vec<Key> = names
+        .iter()
+        .map(|(n, c, w)| key(n, *c, Swatch::Line(*w)))
+        .collect();
+    panels_over_time(
+        v,
+        rows,
+        title,
+        keys,
+        "log scale; intervals without records are left out",
+        &panels,
+    )
+}
+
+/// Panels stacked over the variant's time line (`rows`, its intervals), on one log scale so
+/// that they compare at a glance, the phases marked and the unmeasured ones shaded; None when
+/// no line has a point.
+pub(super) fn panels_over_time(
+    v: &VariantSummary,
+    rows: &[&IntervalRow],
+    title: &str,
+    mut keys: Vec<Key>,
+    remark: &str,
+    panels: &[Panel],
+) -> anyhow::Result<Option<String>> {
     let values = || {
-        data.iter()
-            .flatten()
+        panels
+            .iter()
+            .flat_map(|p| &p.lines)
             .flat_map(|l| l.points.iter().map(|p| p.1))
     };
     let (Some(lo), Some(hi), Some(x_max)) = (
@@ -64,27 +113,17 @@ pub(super) fn draw(
         return Ok(None);
     };
     let x_range = 0.0..x_max.max(1e-3);
-    // one y scale for both panels, so that they compare at a glance
     let y_range = log_range(lo, hi, 3.0);
     let marks = phase_marks(v, rows);
-    let mut keys: Vec<Key> = names
-        .iter()
-        .map(|(n, c, w)| key(n, *c, Swatch::Line(*w)))
-        .collect();
     if marks.iter().any(|m| !m.measured) {
         keys.push(key("not measured", SHADE, Swatch::Shade));
     }
-    let svg = svg((WIDTH, 660), |root| {
-        let top = header(
-            root,
-            title,
-            &keys,
-            "log scale; intervals without records are left out",
-        )?;
+    let height = 180 + 240 * panels.len() as u32;
+    let svg = svg((WIDTH, height), |root| {
+        let top = header(root, title, &keys, remark)?;
         let (_, body) = root.split_vertically(top);
-        let halves = body.split_evenly((2, 1));
-        let panes = panels.iter().zip(&halves).zip(&data);
-        for (i, (((desc, _), area), series)) in panes.enumerate() {
+        let areas = body.split_evenly((panels.len(), 1));
+        for (i, (panel, area)) in panels.iter().zip(&areas).enumerate() {
             let bottom = i + 1 == panels.len();
             let mut chart = plot(
                 area,
@@ -104,17 +143,17 @@ pub(super) fn draw(
             } else {
                 ""
             };
-            mesh(&mut chart, (x_desc, &axis_num), (desc, &axis_num), true)?;
+            mesh(
+                &mut chart,
+                (x_desc, &axis_num),
+                (panel.desc, &axis_num),
+                true,
+            )?;
             draw_phase_marks(root, &marks, &x_range, &plot, i == 0)?;
-            if series.iter().all(|l| l.points.is_empty()) {
-                let why = if i == 1 && !v.accounting.consumer {
-                    "consumer disabled: nothing was read back"
-                } else {
-                    "no records in any interval"
-                };
+            if panel.lines.iter().all(|l| l.points.is_empty()) {
                 note(
                     root,
-                    why,
+                    panel.empty,
                     (
                         (plot.0.start + plot.0.end) / 2,
                         (plot.1.start + plot.1.end) / 2,
@@ -122,7 +161,7 @@ pub(super) fn draw(
                     Pos::new(HPos::Center, VPos::Center),
                 )?;
             }
-            for line in series {
+            for line in &panel.lines {
                 line.draw(&mut chart)?;
             }
         }

@@ -1,5 +1,5 @@
 //! SVG charts of a report: per API variant the throughput and latency over time, the latency
-//! percentile spectrum and the per-shard load, and a sweep's knee chart. Drawn with plotters' SVG
+//! percentile spectrum, each consumer's end-to-end latency (with several) and the per-shard load, and a sweep's knee chart. Drawn with plotters' SVG
 //! backend and its built-in text measurement, so no system font is read; text stays `<text>`
 //! elements.
 //!
@@ -10,6 +10,7 @@
 //! the charts over time mark.
 
 mod axis;
+mod consumers;
 mod draw;
 mod knee;
 mod latency;
@@ -33,7 +34,8 @@ pub struct Chart {
 }
 
 /// Every chart of the report, in the order report.html shows them: per variant throughput,
-/// latency, percentile spectrum and shards.
+/// latency, percentile spectrum, (with several consumers) each consumer's end-to-end latency
+/// over time and by percentile, and shards.
 pub fn render(data: &ReportData) -> anyhow::Result<Vec<Chart>> {
     let several = data.summary.variants.len() > 1;
     let mut charts = Vec::new();
@@ -50,7 +52,7 @@ pub fn render(data: &ReportData) -> anyhow::Result<Vec<Chart>> {
             }
         };
         type Draw<'a> = Box<dyn Fn(&str) -> anyhow::Result<Option<String>> + 'a>;
-        let kinds: [(&str, &str, Draw); 4] = [
+        let kinds: [(&str, &str, Draw); 6] = [
             (
                 "throughput",
                 "Throughput over time: records/s offered, acknowledged and received",
@@ -65,6 +67,16 @@ pub fn render(data: &ReportData) -> anyhow::Result<Vec<Chart>> {
                 "spectrum",
                 "Latency by percentile over the measured phases",
                 Box::new(|t| spectrum::draw(data, v, t)),
+            ),
+            (
+                "consumers",
+                "End-to-end latency per consumer over time",
+                Box::new(|t| consumers::over_time(data, v, &rows, t)),
+            ),
+            (
+                "consumer-spectrum",
+                "End-to-end latency by percentile, per consumer, over the measured phases",
+                Box::new(|t| consumers::spectrum(data, v, t)),
             ),
             (
                 "shards",

@@ -1,10 +1,12 @@
 //! The latency percentile spectrum: put (corrected and uncorrected) and end-to-end latency
-//! against the percentile over the measured phases, on log scales that spread the tail out.
+//! against the percentile over the measured phases, on log scales that spread the tail out; and
+//! the spectrum chart of any lines, which the per-consumer chart is drawn with too.
 
 use super::axis::{Axis, axis_num, log_range, max_of, mesh, min_positive};
 use super::draw::{BLUISH_GREEN, DEEP_BLUE, Key, Line, ORANGE, WIDTH, err, header, plot, svg};
 use crate::report::VariantSummary;
 use crate::report::load::{ReportData, SpectrumRow};
+use plotters::style::RGBColor;
 
 /// Position of percentile `p` (0..100) on the spectrum's axis: log10(1 / (1 - p)).
 pub(super) fn spectrum_x(p: f64) -> f64 {
@@ -82,31 +84,56 @@ pub(super) fn deepest_percentile(samples: u64) -> String {
     )
 }
 
+/// The line of histogram `name` of variant `api` in latency.csv, and its sample count; no
+/// points when the histogram has no rows.
+pub(super) fn histogram_line(
+    data: &ReportData,
+    api: &str,
+    name: &str,
+    label: String,
+    (color, width): (RGBColor, u32),
+) -> (Line, u64) {
+    let (points, samples) = ends(data.spectrum_of(api, name));
+    let line = Line {
+        label,
+        color,
+        width,
+        points,
+    };
+    (line, samples)
+}
+
 /// The chart of a variant's latency percentiles, or None without any.
 pub(super) fn draw(
     data: &ReportData,
     v: &VariantSummary,
     title: &str,
 ) -> anyhow::Result<Option<String>> {
+    let e2e = if v.consumers.len() > 1 {
+        "e2e (all consumers)"
+    } else {
+        "e2e"
+    };
     let histograms = [
         ("put", "put", DEEP_BLUE, 2),
         ("put_uncorrected", "put (uncorrected)", BLUISH_GREEN, 1),
-        ("e2e", "e2e", ORANGE, 2),
+        ("e2e", e2e, ORANGE, 2),
     ];
-    // every line ends where its own samples run out (see `ends`); one that ends well short of
-    // the longest says so
-    let lines: Vec<(Line, u64)> = histograms
+    let lines = histograms
         .iter()
         .map(|(name, label, color, width)| {
-            let (points, samples) = ends(data.spectrum_of(&v.api, name));
-            let line = Line {
-                label,
-                color: *color,
-                width: *width,
-                points,
-            };
-            (line, samples)
+            histogram_line(data, &v.api, name, label.to_string(), (*color, *width))
         })
+        .collect();
+    draw_lines(title, lines)
+}
+
+/// A spectrum chart of `lines` (each with its sample count), or None when none has a point.
+/// Every line ends where its own samples run out (see `ends`); one that ends well short of the
+/// longest says so.
+pub(super) fn draw_lines(title: &str, lines: Vec<(Line, u64)>) -> anyhow::Result<Option<String>> {
+    let lines: Vec<(Line, u64)> = lines
+        .into_iter()
         .filter(|(l, _)| !l.points.is_empty())
         .collect();
     let last_x = |l: &Line| l.points.last().map_or(0.0, |p| p.0);

@@ -221,6 +221,7 @@ pub(crate) fn sample(apis: &[&str], shards: usize) -> ReportData {
         },
         intervals: apis.iter().flat_map(|a| intervals(a)).collect(),
         shard_intervals: Vec::new(),
+        consumer_intervals: Vec::new(),
         spectrum: apis.iter().flat_map(|a| spectrum(a)).collect(),
         baseline: None,
         scenario: scenario_record(apis),
@@ -619,4 +620,56 @@ fn a_peak_at_the_limit_is_drawn_over_the_limit_line_and_labelled_apart() {
         );
         assert_eq!(peak_label.text().map(str::trim), Some(expected.as_str()));
     }
+}
+
+/// `data` with consumers `names` reading every variant: a summary each, their rows of
+/// consumer_timeseries.csv (the intervals', consumer i a tenth slower per index) and their
+/// `e2e/<name>` spectra.
+pub(crate) fn with_consumers(mut data: ReportData, names: &[&str]) -> ReportData {
+    use crate::report::load::ConsumerIntervalRow;
+    use crate::report::{ConsumerSummary, ReadAccounting};
+    for v in &mut data.summary.variants {
+        v.consumers = names
+            .iter()
+            .map(|n| ConsumerSummary {
+                name: n.to_string(),
+                kind: "polling".into(),
+                accounting: ReadAccounting {
+                    received: v.accounting.acknowledged,
+                    ..Default::default()
+                },
+                phases: Vec::new(),
+                subscriptions: 0,
+                renewals: 0,
+            })
+            .collect();
+    }
+    let mut rows = Vec::new();
+    let mut spectra = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let slower = 1.0 + i as f64 / 10.0;
+        rows.extend(data.intervals.iter().map(|r| ConsumerIntervalRow {
+            api: r.api.clone(),
+            elapsed_s: r.elapsed_s,
+            phase: r.phase.clone(),
+            consumer: name.to_string(),
+            received_rps: r.received_rps,
+            e2e_p50_ms: Some(r.e2e_p50_ms * slower),
+            e2e_p99_ms: Some(r.e2e_p99_ms * slower),
+            e2e_max_ms: Some(r.e2e_max_ms * slower),
+        }));
+        spectra.extend(
+            data.spectrum
+                .iter()
+                .filter(|r| r.histogram == "e2e")
+                .map(|r| SpectrumRow {
+                    histogram: format!("e2e/{name}"),
+                    value_ms: r.value_ms * slower,
+                    ..r.clone()
+                }),
+        );
+    }
+    data.consumer_intervals = rows;
+    data.spectrum.extend(spectra);
+    data
 }

@@ -51,7 +51,7 @@ pub(super) fn draw(
         .iter()
         .filter(|(label, ..)| consumer || *label != "received")
         .map(|(label, color, width, f)| Line {
-            label,
+            label: label.to_string(),
             color: *color,
             width: *width,
             points: rows
