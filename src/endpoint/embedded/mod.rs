@@ -8,6 +8,7 @@
 //!   lacks it; [`LAYERS`] stacks them. `faults.rs` is the one that makes it misbehave instead,
 //!   on purpose (`[target.faults]`).
 
+mod behind_latest;
 mod faults;
 mod read_limits;
 mod reads_after_writes;
@@ -93,6 +94,7 @@ type Layer = fn(router: Router, store: &Store, options: &EmbeddedOptions) -> Rou
 const LAYERS: &[Layer] = &[
     request_size::layer,
     reads_after_writes::layer,
+    behind_latest::layer,
     subscribe::layer,
     read_limits::layer,
     faults::layer,
