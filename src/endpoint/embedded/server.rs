@@ -94,6 +94,11 @@ impl axum::serve::Listener for Connections {
 
     async fn accept(&mut self) -> (Line, SocketAddr) {
         let (io, addr) = axum::serve::Listener::accept(&mut self.0).await;
+        // answers and pushed events go out when written, not held back for the client's
+        // acknowledgement of the last ones (Nagle's algorithm)
+        if let Err(e) = io.set_nodelay(true) {
+            tracing::debug!("cannot set TCP_NODELAY on a connection from {addr}: {e}");
+        }
         let line = Line {
             io,
             cut: Arc::new(AtomicBool::new(false)),
