@@ -418,32 +418,36 @@ fn cancel_on_ctrl_c() -> CancellationToken {
     use crate::console::signals;
     let cancel = CancellationToken::new();
     let on_signal = cancel.clone();
+    // both listeners exist from here on, before this returns, and for good: a signal that
+    // comes while the first is being handled is not missed
+    #[cfg(unix)]
+    let listen = |kind: tokio::signal::unix::SignalKind, what: &str| {
+        tokio::signal::unix::signal(kind)
+            .inspect_err(|e| tracing::warn!("cannot listen for {what}: {e}"))
+            .ok()
+    };
+    #[cfg(unix)]
+    let (mut int, mut term) = (
+        listen(tokio::signal::unix::SignalKind::interrupt(), "Ctrl-C"),
+        listen(tokio::signal::unix::SignalKind::terminate(), "SIGTERM"),
+    );
     tokio::spawn(async move {
         #[cfg(unix)]
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => Some(s),
-                Err(e) => {
-                    tracing::warn!("cannot listen for SIGTERM: {e}");
-                    None
-                }
-            };
+        async fn next(signal: &mut Option<tokio::signal::unix::Signal>) -> Option<()> {
+            match signal.as_mut() {
+                Some(s) => s.recv().await,
+                None => std::future::pending().await,
+            }
+        }
         loop {
             #[cfg(unix)]
             let (name, code) = tokio::select! {
                 // both pending at once (sent back to back, their order lost): SIGINT first, so
                 // the exit code does not depend on which branch a random poll tries first
                 biased;
-                r = tokio::signal::ctrl_c() => match r {
-                    Ok(()) => ("Ctrl-C", EXIT_INTERRUPTED),
-                    Err(_) => return,
-                },
-                Some(()) = async {
-                    match term.as_mut() {
-                        Some(t) => t.recv().await,
-                        None => std::future::pending().await,
-                    }
-                } => ("SIGTERM", EXIT_TERMINATED),
+                Some(()) = next(&mut int) => ("Ctrl-C", EXIT_INTERRUPTED),
+                Some(()) = next(&mut term) => ("SIGTERM", EXIT_TERMINATED),
+                else => return,
             };
             #[cfg(not(unix))]
             let (name, code) = match tokio::signal::ctrl_c().await {
