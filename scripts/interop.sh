@@ -181,15 +181,21 @@ cleanup() {
     exit "$rc"
 }
 
-# start_serve [ARGS...]: starts `kbench serve --port 0 ARGS...` and waits until it accepts
-# connections; sets $url.
+# start_serve NAME [ARGS...]: starts `kbench serve --port 0 ARGS...` (output in NAME.out, NAME.log)
+# and waits until it accepts connections; sets $url.
 start_serve() {
-    local out="$work/serve.out" deadline=$((SECONDS + START_TIMEOUT)) rc=0
-    "$KBENCH" serve --port 0 "$@" >"$out" 2>"$work/serve.log" </dev/null &
+    local name=$1 deadline=$((SECONDS + START_TIMEOUT)) rc=0
+    shift
+    local out="$work/$name.out" errs="$work/$name.log"
+    # Emptied here, not only by the redirection below: that one happens in the child, and until it
+    # does a file left by an earlier start would hand us the earlier (stopped) endpoint's URL.
+    : >"$out"
+    : >"$errs"
+    "$KBENCH" serve --port 0 "$@" >"$out" 2>"$errs" </dev/null &
     serve_pid=$!
     # its first line is its URL, with the port it picked
     until url=$(head -n 1 "$out" | grep -o 'http://127\.0\.0\.1:[0-9]\+'); do
-        kill -0 "$serve_pid" 2>/dev/null || die "kbench serve exited before listening: $(cat "$work/serve.log")"
+        kill -0 "$serve_pid" 2>/dev/null || die "kbench serve exited before listening: $(cat "$errs")"
         ((SECONDS < deadline)) ||
             die "kbench serve printed no URL within ${START_TIMEOUT}s (stdout: $(head -c 300 "$out"))"
         sleep 0.1
@@ -197,7 +203,7 @@ start_serve() {
     wait_port "$serve_pid" "${url##*:}" $((deadline - SECONDS)) || rc=$?
     case $rc in
         0) log "kbench serve listening on $url (pid $serve_pid)" ;;
-        2) die "kbench serve exited before listening: $(cat "$work/serve.log")" ;;
+        2) die "kbench serve exited before listening: $(cat "$errs")" ;;
         *) die "kbench serve did not accept connections on $url within ${START_TIMEOUT}s" ;;
     esac
 }
@@ -245,7 +251,7 @@ EOF
 # check_kbench_to_reference: check 1; returns 0 on PASS.
 check_kbench_to_reference() {
     local rc=0 check_rc=0 url=""
-    start_serve
+    start_serve serve
     write_scenario "$url" "$work/interop.toml"
     # In the background and waited for, so that a signal to this script is handled at once.
     timeout --kill-after=10 "$RUN_TIMEOUT" \
@@ -274,7 +280,7 @@ check_reference_to_kbench() {
 # check_efo: check 3; returns 0 on PASS.
 check_efo() {
     local rc=0 url=""
-    start_serve --efo-session 2s
+    start_serve serve-efo --efo-session 2s
     py "$INTEROP_PY" check-efo "$url" kbench-interop-efo --timeout "$RUN_TIMEOUT" \
         2>"$work/check-efo.log" || rc=$?
     if ((rc != 0)) && [[ -s $work/check-efo.log ]]; then tail -n 20 "$work/check-efo.log" >&2; fi
