@@ -640,6 +640,50 @@ def cmd_check_efo(args):
     return report(name, problems, text)
 
 
+def cmd_check_s3(args):
+    """S3 and Kinesis on one `kbench serve --s3-dir` port, through boto3's AWS_ENDPOINT_URL."""
+    name = "boto3 s3 + kinesis -> kbench serve (one port)"
+    problems = Problems()
+
+    def expect(ok, problem):
+        if not ok:
+            problems.add(problem)
+
+    kinesis_client(args.url)  # only for what it does to the environment
+    import boto3
+    from botocore.exceptions import ClientError
+
+    os.environ["AWS_ENDPOINT_URL"] = args.url
+    session = boto3.session.Session(
+        aws_access_key_id="x", aws_secret_access_key="x", region_name="us-east-1")
+    s3, kinesis = session.client("s3"), session.client("kinesis")
+    body = b'{"n": 1}\n{"n": 2}\n'
+    key = "2026/12/02/00/kbench-interop-1-2026-12-02-00-00-00-0000"
+    s3.create_bucket(Bucket="kbench-interop")
+    s3.put_object(Bucket="kbench-interop", Key=key, Body=body)
+    listed = [o["Key"] for o in s3.list_objects_v2(
+        Bucket="kbench-interop", Prefix="2026/12/").get("Contents", [])]
+    expect(listed == [key], "listing the prefix gave %s, not [%s]" % (listed, key))
+    got = s3.get_object(Bucket="kbench-interop", Key=key)["Body"].read()
+    expect(got == body, "the object read back %r, not %r" % (got, body))
+    on_disk = os.path.join(args.dir, "kbench-interop", key)
+    expect(os.path.isfile(on_disk) and open(on_disk, "rb").read() == body,
+                   "the object is not the plain file %s" % on_disk)
+    kinesis.create_stream(StreamName="kbench-interop-s3", ShardCount=1)
+    deadline = time.monotonic() + args.timeout
+    wait_until("CreateStream", deadline, lambda: kinesis.describe_stream_summary(
+        StreamName="kbench-interop-s3")["StreamDescriptionSummary"]["StreamStatus"] == "ACTIVE")
+    try:
+        boto3.session.Session(aws_access_key_id="nobody", aws_secret_access_key="wrong",
+                              region_name="us-east-1").client("s3").list_buckets()
+        expect(False, "S3 answered a request signed with an unknown key")
+    except ClientError as e:
+        code = e.response["Error"]["Code"]
+        expect(code == "NotSignedUp", "an unknown key got %s, not NotSignedUp" % code)
+    return report(name, problems, "bucket, object (a plain file on disk), listing and a Kinesis "
+                  "stream on one URL; an unknown key refused")
+
+
 # --- main --------------------------------------------------------------------------------------
 
 
@@ -678,6 +722,13 @@ def main():
     p.add_argument("stream")
     p.add_argument("--timeout", type=float, default=120.0)
     p.set_defaults(func=cmd_check_efo)
+
+    p = sub.add_parser("check-s3", help="boto3's S3 and Kinesis clients on one kbench serve port")
+    p.set_defaults(check="boto3 s3 + kinesis -> kbench serve (one port)")
+    p.add_argument("url")
+    p.add_argument("dir", help="the --s3-dir kbench serve was given")
+    p.add_argument("--timeout", type=float, default=60.0)
+    p.set_defaults(func=cmd_check_s3)
 
     args = parser.parse_args()
     try:

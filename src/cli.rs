@@ -63,7 +63,7 @@ pub enum Command {
         port: u16,
         /// Serve the null endpoint instead: PutRecord and PutRecords acknowledged without storing
         /// (measures the client alone; runs against it need `[consumer] enabled = false`).
-        #[arg(long, conflicts_with_all = ["no_limits", "no_read_limits", "max_retained", "state_dir", "efo_session"])]
+        #[arg(long, conflicts_with_all = ["no_limits", "no_read_limits", "max_retained", "state_dir", "efo_session", "s3_dir"])]
         null: bool,
         /// Keep the streams and records in DIR (a write-ahead log and snapshots), so that the
         /// endpoint restarted with the same DIR, even after a kill, carries on where it was.
@@ -77,6 +77,10 @@ pub enum Command {
         /// (Kinesis: 5 minutes); e.g. `2s` to test renewals.
         #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration_arg)]
         efo_session: Duration,
+        /// Serve S3 on the same port too, its buckets the folders of DIR (created if missing):
+        /// requests without an X-Amz-Target header are S3's.
+        #[arg(long, value_name = "DIR")]
+        s3_dir: Option<PathBuf>,
         #[command(flatten)]
         embedded: EmbeddedArgs,
     },
@@ -379,11 +383,13 @@ async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             state_dir,
             faults,
             efo_session,
+            s3_dir,
             embedded,
         } => {
             let mut options = EmbeddedOptions {
                 state_dir,
                 efo_session,
+                s3_dir,
                 ..embedded.options()
             };
             if let Some(file) = &faults {

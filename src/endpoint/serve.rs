@@ -36,6 +36,12 @@ pub async fn serve(
             // any credentials do; dummy ones let the AWS CLI run where none are configured
             "  try: AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x aws kinesis list-streams --endpoint-url {url} --region us-east-1"
         ));
+        if let Some(dir) = &options.s3_dir {
+            out(&format!(
+                "  S3 on the same port, buckets under {}: export AWS_ENDPOINT_URL={url} AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x AWS_DEFAULT_REGION=us-east-1 (S3 checks signatures: use x/x, kbench/kbench or test/test)",
+                dir.display()
+            ));
+        }
     }
     if options.faults.is_some() {
         out(

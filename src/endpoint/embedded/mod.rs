@@ -14,6 +14,7 @@ mod read_limits;
 mod reads_after_writes;
 pub(crate) mod request;
 mod request_size;
+pub mod s3;
 mod server;
 mod subscribe;
 
@@ -53,6 +54,9 @@ pub struct EmbeddedOptions {
     /// How long a SubscribeToShard subscription lasts before its stream of events ends and the
     /// client must renew it (5 minutes on real Kinesis; shorter to test renewals).
     pub efo_session: Duration,
+    /// Serve S3 too, on the same port, its buckets the folders of this directory (`s3.rs`);
+    /// None: Kinesis only.
+    pub s3_dir: Option<std::path::PathBuf>,
 }
 
 pub use faults::{Injected, InjectedCounts};
@@ -68,6 +72,7 @@ impl Default for EmbeddedOptions {
             faults: None,
             injected: Arc::default(),
             efo_session: DEFAULT_EFO_SESSION,
+            s3_dir: None,
         }
     }
 }
@@ -107,6 +112,24 @@ fn layers(router: Router, store: &Store, options: &EmbeddedOptions) -> Router {
         .fold(router, |router, layer| layer(router, store, options))
 }
 
+/// One port for several APIs: a request with an `X-Amz-Target` goes to Kinesis (ferrokinesis
+/// and its layers: it answers an unknown target with UnknownOperationException), one without
+/// to S3. ferrokinesis's router answers every path, so the choice is made in front of it.
+fn by_api(kinesis: Router, s3: Router) -> Router {
+    use tower::ServiceExt;
+    Router::new().fallback(move |request: axum::extract::Request| {
+        let to = if s3::is_s3(request.headers()) {
+            s3.clone()
+        } else {
+            kinesis.clone()
+        };
+        async move {
+            let Ok(response) = to.oneshot(request).await;
+            response
+        }
+    })
+}
+
 /// A running local endpoint (the embedded one, or the null one); stops when dropped or
 /// `shutdown` is called.
 pub struct Embedded {
@@ -137,7 +160,18 @@ impl Embedded {
             ..StoreOptions::default()
         };
         let (app, store) = ferrokinesis::create_app(store_options);
-        Self::serve_app(listener, layers(app, &store, options))
+        let kinesis = layers(app, &store, options);
+        let app = match &options.s3_dir {
+            Some(dir) => {
+                let port = listener
+                    .local_addr()
+                    .context("the local endpoint's socket has no address")?
+                    .port();
+                by_api(kinesis, s3::router(dir, port)?)
+            }
+            None => kinesis,
+        };
+        Self::serve_app(listener, app)
     }
 
     /// Serves `app` on `listener`: the embedded endpoint, or the null one.
