@@ -642,7 +642,7 @@ def cmd_check_efo(args):
 
 def cmd_check_s3(args):
     """S3 and Kinesis on one `kbench serve --s3-dir` port, through boto3's AWS_ENDPOINT_URL."""
-    name = "boto3 s3 + kinesis -> kbench serve (one port)"
+    name = "boto3 s3 + firehose + kinesis -> kbench serve (one port)"
     problems = Problems()
 
     def expect(ok, problem):
@@ -673,6 +673,21 @@ def cmd_check_s3(args):
     deadline = time.monotonic() + args.timeout
     wait_until("CreateStream", deadline, lambda: kinesis.describe_stream_summary(
         StreamName="kbench-interop-s3")["StreamDescriptionSummary"]["StreamStatus"] == "ACTIVE")
+    firehose = session.client("firehose")
+    role = "arn:aws:iam::000000000000:role/kbench-interop"
+    firehose.create_delivery_stream(
+        DeliveryStreamName="kbench-interop", DeliveryStreamType="KinesisStreamAsSource",
+        KinesisStreamSourceConfiguration={
+            "KinesisStreamARN": "arn:aws:kinesis:us-east-1:000000000000:stream/kbench-interop-s3",
+            "RoleARN": role},
+        ExtendedS3DestinationConfiguration={
+            "RoleARN": role, "BucketARN": "arn:aws:s3:::kbench-interop",
+            "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 60}})
+    wait_until("CreateDeliveryStream", deadline, lambda: firehose.describe_delivery_stream(
+        DeliveryStreamName="kbench-interop")["DeliveryStreamDescription"][
+            "DeliveryStreamStatus"] == "ACTIVE")
+    names = firehose.list_delivery_streams()["DeliveryStreamNames"]
+    expect(names == ["kbench-interop"], "ListDeliveryStreams gave %s" % names)
     try:
         boto3.session.Session(aws_access_key_id="nobody", aws_secret_access_key="wrong",
                               region_name="us-east-1").client("s3").list_buckets()
@@ -680,8 +695,8 @@ def cmd_check_s3(args):
     except ClientError as e:
         code = e.response["Error"]["Code"]
         expect(code == "NotSignedUp", "an unknown key got %s, not NotSignedUp" % code)
-    return report(name, problems, "bucket, object (a plain file on disk), listing and a Kinesis "
-                  "stream on one URL; an unknown key refused")
+    return report(name, problems, "bucket, object (a plain file on disk), listing, a Kinesis "
+                  "stream and a Firehose delivery stream ACTIVE on one URL; an unknown key refused")
 
 
 # --- main --------------------------------------------------------------------------------------
@@ -723,8 +738,8 @@ def main():
     p.add_argument("--timeout", type=float, default=120.0)
     p.set_defaults(func=cmd_check_efo)
 
-    p = sub.add_parser("check-s3", help="boto3's S3 and Kinesis clients on one kbench serve port")
-    p.set_defaults(check="boto3 s3 + kinesis -> kbench serve (one port)")
+    p = sub.add_parser("check-s3", help="boto3's S3, Firehose and Kinesis clients on one kbench serve port")
+    p.set_defaults(check="boto3 s3 + firehose + kinesis -> kbench serve (one port)")
     p.add_argument("url")
     p.add_argument("dir", help="the --s3-dir kbench serve was given")
     p.add_argument("--timeout", type=float, default=60.0)

@@ -10,6 +10,7 @@
 
 mod behind_latest;
 mod faults;
+mod firehose;
 mod read_limits;
 mod reads_after_writes;
 pub(crate) mod request;
@@ -112,16 +113,18 @@ fn layers(router: Router, store: &Store, options: &EmbeddedOptions) -> Router {
         .fold(router, |router, layer| layer(router, store, options))
 }
 
-/// One port for several APIs: a request with an `X-Amz-Target` goes to Kinesis (ferrokinesis
-/// and its layers: it answers an unknown target with UnknownOperationException), one without
-/// to S3. ferrokinesis's router answers every path, so the choice is made in front of it.
-fn by_api(kinesis: Router, s3: Router) -> Router {
+/// One port for several APIs: a request whose `X-Amz-Target` is Firehose's goes to Firehose,
+/// one without an `X-Amz-Target` to S3 (when served), any other to Kinesis (ferrokinesis and
+/// its layers: it answers an unknown target with UnknownOperationException). ferrokinesis's
+/// router answers every path, so the choice is made in front of it.
+fn by_api(kinesis: Router, firehose: Router, s3: Option<Router>) -> Router {
     use tower::ServiceExt;
     Router::new().fallback(move |request: axum::extract::Request| {
-        let to = if s3::is_s3(request.headers()) {
-            s3.clone()
-        } else {
-            kinesis.clone()
+        let headers = request.headers();
+        let to = match &s3 {
+            _ if firehose::is_firehose(headers) => firehose.clone(),
+            Some(s3) if s3::is_s3(headers) => s3.clone(),
+            _ => kinesis.clone(),
         };
         async move {
             let Ok(response) = to.oneshot(request).await;
@@ -161,17 +164,18 @@ impl Embedded {
         };
         let (app, store) = ferrokinesis::create_app(store_options);
         let kinesis = layers(app, &store, options);
-        let app = match &options.s3_dir {
+        let firehose = firehose::router(&store.aws_region, options.lifecycle_delay);
+        let s3 = match &options.s3_dir {
             Some(dir) => {
                 let port = listener
                     .local_addr()
                     .context("the local endpoint's socket has no address")?
                     .port();
-                by_api(kinesis, s3::router(dir, port)?)
+                Some(s3::router(dir, port)?)
             }
-            None => kinesis,
+            None => None,
         };
-        Self::serve_app(listener, app)
+        Self::serve_app(listener, by_api(kinesis, firehose, s3))
     }
 
     /// Serves `app` on `listener`: the embedded endpoint, or the null one.
