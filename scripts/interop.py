@@ -32,10 +32,12 @@ Exit codes: 0 PASS (or files written), 1 FAIL, 2 usage or environment error.
 
 import argparse
 import base64
+import gzip
 import hashlib
 import json
 import os
 import random
+import re
 import sys
 import time
 import traceback
@@ -675,19 +677,77 @@ def cmd_check_s3(args):
         StreamName="kbench-interop-s3")["StreamDescriptionSummary"]["StreamStatus"] == "ACTIVE")
     firehose = session.client("firehose")
     role = "arn:aws:iam::000000000000:role/kbench-interop"
+    delimiter = {"Enabled": True, "Processors": [{"Type": "AppendDelimiterToRecord"}]}
     firehose.create_delivery_stream(
         DeliveryStreamName="kbench-interop", DeliveryStreamType="KinesisStreamAsSource",
         KinesisStreamSourceConfiguration={
             "KinesisStreamARN": "arn:aws:kinesis:us-east-1:000000000000:stream/kbench-interop-s3",
             "RoleARN": role},
         ExtendedS3DestinationConfiguration={
+            "RoleARN": role, "BucketARN": "arn:aws:s3:::kbench-interop", "Prefix": "stream/",
+            "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 1},
+            "ProcessingConfiguration": delimiter})
+    firehose.create_delivery_stream(
+        DeliveryStreamName="kbench-interop-direct", DeliveryStreamType="DirectPut",
+        ExtendedS3DestinationConfiguration={
             "RoleARN": role, "BucketARN": "arn:aws:s3:::kbench-interop",
-            "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 60}})
-    wait_until("CreateDeliveryStream", deadline, lambda: firehose.describe_delivery_stream(
-        DeliveryStreamName="kbench-interop")["DeliveryStreamDescription"][
-            "DeliveryStreamStatus"] == "ACTIVE")
+            "Prefix": "direct/!{timestamp:yyyy}/", "ErrorOutputPrefix": "errors/",
+            "CompressionFormat": "GZIP",
+            "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 1}})
+    for delivery in ("kbench-interop", "kbench-interop-direct"):
+        wait_until("CreateDeliveryStream", deadline, lambda: firehose.describe_delivery_stream(
+            DeliveryStreamName=delivery)["DeliveryStreamDescription"][
+                "DeliveryStreamStatus"] == "ACTIVE")
     names = firehose.list_delivery_streams()["DeliveryStreamNames"]
-    expect(names == ["kbench-interop"], "ListDeliveryStreams gave %s" % names)
+    expect(names == ["kbench-interop", "kbench-interop-direct"],
+           "ListDeliveryStreams gave %s" % names)
+    try:
+        firehose.put_record(DeliveryStreamName="kbench-interop", Record={"Data": b"x"})
+        expect(False, "PutRecord to a stream-sourced delivery stream was taken")
+    except ClientError as e:
+        code = e.response["Error"]["Code"]
+        expect(code == "InvalidArgumentException",
+               "PutRecord to a stream-sourced delivery stream got %s" % code)
+    # Firehose reads from LATEST once ACTIVE: what is put now is delivered
+    sent = [b'{"n": %d}' % i for i in range(200)]
+    for i in range(0, len(sent), 50):
+        kinesis.put_records(StreamName="kbench-interop-s3", Records=[
+            {"Data": d, "PartitionKey": str(j)} for j, d in enumerate(sent[i:i + 50])])
+    direct = [b"direct-%d" % i for i in range(120)]
+    firehose.put_record_batch(DeliveryStreamName="kbench-interop-direct",
+                              Records=[{"Data": d} for d in direct[:100]])
+    for d in direct[100:]:
+        firehose.put_record(DeliveryStreamName="kbench-interop-direct", Record={"Data": d})
+
+    def objects(prefix):
+        return [o["Key"] for o in s3.list_objects_v2(
+            Bucket="kbench-interop", Prefix=prefix).get("Contents", [])]
+
+    def delivered(prefix, gz):
+        out = []
+        for k in objects(prefix):
+            data = s3.get_object(Bucket="kbench-interop", Key=k)["Body"].read()
+            out.append(gzip.decompress(data) if gz else data)
+        return out
+
+    wait_until("delivery from the stream", deadline, lambda: b"".join(
+        delivered("stream/", False)).count(b"\n") >= len(sent))
+    wait_until("DirectPut delivery", deadline, lambda: sum(
+        len(b) for b in delivered("direct/", True)) >= sum(len(d) for d in direct))
+    got = sorted(b"".join(delivered("stream/", False)).split(b"\n")[:-1])
+    expect(got == sorted(sent), "the stream's objects hold %d records, not the %d sent once each"
+           % (len(got), len(sent)))
+    key_shape = re.compile(r"^stream/\d{4}/\d{2}/\d{2}/\d{2}/kbench-interop-1-"
+                           r"\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}-[0-9a-f-]{36}$")
+    for k in objects("stream/"):
+        expect(key_shape.match(k), "object key %s is not named as Firehose names them" % k)
+    direct_keys = objects("direct/")
+    year = time.strftime("%Y", time.gmtime())
+    expect(all(k.startswith("direct/%s/kbench-interop-direct-1-" % year) and k.endswith(".gz")
+               for k in direct_keys), "DirectPut object keys %s" % direct_keys)
+    got = b"".join(delivered("direct/", True))
+    expect(got == b"".join(direct), "the DirectPut objects gunzip to %r..., not the records "
+           "concatenated in order" % got[:40])
     try:
         boto3.session.Session(aws_access_key_id="nobody", aws_secret_access_key="wrong",
                               region_name="us-east-1").client("s3").list_buckets()
@@ -695,8 +755,11 @@ def cmd_check_s3(args):
     except ClientError as e:
         code = e.response["Error"]["Code"]
         expect(code == "NotSignedUp", "an unknown key got %s, not NotSignedUp" % code)
-    return report(name, problems, "bucket, object (a plain file on disk), listing, a Kinesis "
-                  "stream and a Firehose delivery stream ACTIVE on one URL; an unknown key refused")
+    return report(name, problems, "bucket, object (a plain file on disk), listing; a Kinesis "
+                  "stream and two Firehose delivery streams on one URL: %d records read from the "
+                  "stream and delivered once each with newlines, %d DirectPut records in GZIP "
+                  "objects, keys named as Firehose names them; an unknown key refused"
+                  % (len(sent), len(direct)))
 
 
 # --- main --------------------------------------------------------------------------------------

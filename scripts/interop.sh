@@ -291,7 +291,7 @@ check_efo() {
 # check_s3: check 4; returns 0 on PASS.
 check_s3() {
     local rc=0 url=""
-    start_serve --s3-dir "$work/s3"
+    start_serve serve-s3 --s3-dir "$work/s3"
     py "$INTEROP_PY" check-s3 "$url" "$work/s3" --timeout "$RUN_TIMEOUT" \
         2>"$work/check-s3.log" || rc=$?
     if ((rc != 0)) && [[ -s $work/check-s3.log ]]; then tail -n 20 "$work/check-s3.log" >&2; fi

@@ -38,9 +38,13 @@ pub async fn serve(
         ));
         if let Some(dir) = &options.s3_dir {
             out(&format!(
-                "  S3 on the same port, buckets under {}: export AWS_ENDPOINT_URL={url} AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x AWS_DEFAULT_REGION=us-east-1 (S3 checks signatures: use x/x, kbench/kbench or test/test)",
+                "  Firehose and S3 on the same port (S3 buckets in {}); for the whole pipeline:",
                 dir.display()
             ));
+            out(&format!(
+                "  export AWS_ENDPOINT_URL={url} AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x AWS_DEFAULT_REGION=us-east-1"
+            ));
+            out("  (S3 checks signatures: use the keys x/x, kbench/kbench or test/test)");
         }
     }
     if options.faults.is_some() {

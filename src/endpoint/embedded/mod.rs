@@ -9,6 +9,7 @@
 //!   on purpose (`[target.faults]`).
 
 mod behind_latest;
+mod delivery;
 mod faults;
 mod firehose;
 mod read_limits;
@@ -164,26 +165,39 @@ impl Embedded {
         };
         let (app, store) = ferrokinesis::create_app(store_options);
         let kinesis = layers(app, &store, options);
-        let firehose = firehose::router(&store.aws_region, options.lifecycle_delay);
-        let s3 = match &options.s3_dir {
-            Some(dir) => {
-                let port = listener
-                    .local_addr()
-                    .context("the local endpoint's socket has no address")?
-                    .port();
-                Some(s3::router(dir, port)?)
-            }
-            None => None,
-        };
-        Self::serve_app(listener, by_api(kinesis, firehose, s3))
-    }
-
-    /// Serves `app` on `listener`: the embedded endpoint, or the null one.
-    pub fn serve_app(listener: TcpListener, app: Router) -> anyhow::Result<Embedded> {
         let addr = listener
             .local_addr()
             .context("the local endpoint's socket has no address")?;
         let stop = CancellationToken::new();
+        let firehose = firehose::router(firehose::Setting {
+            region: store.aws_region.clone(),
+            delay: options.lifecycle_delay,
+            url: format!("http://{addr}"),
+            s3_dir: options.s3_dir.clone(),
+            stop: stop.clone(),
+        });
+        let s3 = match &options.s3_dir {
+            Some(dir) => Some(s3::router(dir, addr.port())?),
+            None => None,
+        };
+        Self::serve_app_until(listener, by_api(kinesis, firehose, s3), stop)
+    }
+
+    /// Serves `app` on `listener`: the embedded endpoint, or the null one.
+    pub fn serve_app(listener: TcpListener, app: Router) -> anyhow::Result<Embedded> {
+        Self::serve_app_until(listener, app, CancellationToken::new())
+    }
+
+    /// [`Self::serve_app`], stopping when `stop` is cancelled (dropping or shutting down the
+    /// endpoint cancels it).
+    fn serve_app_until(
+        listener: TcpListener,
+        app: Router,
+        stop: CancellationToken,
+    ) -> anyhow::Result<Embedded> {
+        let addr = listener
+            .local_addr()
+            .context("the local endpoint's socket has no address")?;
         let task = tokio::spawn(server::serve(listener, app, stop.clone()));
         Ok(Embedded {
             addr,
