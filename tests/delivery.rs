@@ -101,9 +101,8 @@ async fn deliver(p: &Pipeline, name: &str, stream: &str, mut s3: Value) {
         d["DeliveryStreamDescription"]["DeliveryStreamStatus"] == "ACTIVE"
     })
     .await;
-    // Firehose reads from LATEST once ACTIVE; give its first GetShardIterator time to be taken
-    // before anything is written (it reads every second)
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // ACTIVE means reading: every shard's LATEST iterator is taken, so nothing written from
+    // now on is missed
 }
 
 /// Polls `done` until it is true (within [`DEADLINE`]).

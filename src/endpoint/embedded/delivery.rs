@@ -51,6 +51,10 @@ pub(super) struct Destination {
 /// What a delivery stream has done, counted (for logs and tests).
 #[derive(Debug, Default)]
 pub(super) struct Counts {
+    /// Whether it reads: every shard open at the start has its LATEST iterator (DirectPut: it
+    /// takes records). Until then DescribeDeliveryStream says CREATING, so that what is
+    /// written once it says ACTIVE is delivered, as Firehose reads from LATEST once ACTIVE.
+    pub reading: std::sync::atomic::AtomicBool,
     pub records: AtomicU64,
     pub objects: AtomicU64,
     pub bytes: AtomicU64,
@@ -428,12 +432,15 @@ pub(super) async fn from_stream(
     loop {
         match open_shards(&kinesis, &stream).await {
             Ok(shards) => {
+                let mut iterators = Vec::new();
                 for shard in shards {
                     if started.insert(shard.clone()) {
-                        let start = if first {
-                            ShardIteratorType::Latest
+                        let (start, got_iterator) = if first {
+                            let (tx, rx) = tokio::sync::oneshot::channel();
+                            iterators.push(rx);
+                            (ShardIteratorType::Latest, Some(tx))
                         } else {
-                            ShardIteratorType::TrimHorizon
+                            (ShardIteratorType::TrimHorizon, None)
                         };
                         let sink = Sink::new(
                             destination.clone(),
@@ -443,12 +450,26 @@ pub(super) async fn from_stream(
                         );
                         tokio::spawn(read_shard(
                             kinesis.clone(),
-                            stream.clone(),
-                            shard,
-                            start,
+                            Reader {
+                                stream: stream.clone(),
+                                shard,
+                                start,
+                                got_iterator,
+                            },
                             sink,
                         ));
                     }
+                }
+                if first {
+                    let counts = counts.clone();
+                    tokio::spawn(async move {
+                        for got in iterators {
+                            if got.await.is_err() {
+                                return; // stopped first
+                            }
+                        }
+                        counts.reading.store(true, Ordering::Relaxed);
+                    });
                 }
                 first = false;
             }
@@ -495,14 +516,24 @@ async fn open_shards(
     }
 }
 
-/// Reads one shard once per second into `sink` until the shard ends or the sink's stop.
-async fn read_shard(
-    kinesis: aws_sdk_kinesis::Client,
+/// What one shard's reader reads.
+struct Reader {
     stream: String,
     shard: String,
+    /// Where it starts.
     start: ShardIteratorType,
-    mut sink: Sink,
-) {
+    /// Told when it has its first iterator.
+    got_iterator: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+/// Reads one shard once per second into `sink` until the shard ends or the sink's stop.
+async fn read_shard(kinesis: aws_sdk_kinesis::Client, reader: Reader, mut sink: Sink) {
+    let Reader {
+        stream,
+        shard,
+        start,
+        mut got_iterator,
+    } = reader;
     let stop = sink.stop.clone();
     let name = sink.destination.name.clone();
     let mut ticks = tokio::time::interval(TICK);
@@ -530,7 +561,12 @@ async fn read_shard(
                 None => request.shard_iterator_type(start.clone()),
             };
             match request.send().await {
-                Ok(out) => iterator = out.shard_iterator().map(str::to_string),
+                Ok(out) => {
+                    iterator = out.shard_iterator().map(str::to_string);
+                    if let Some(told) = got_iterator.take() {
+                        let _ = told.send(());
+                    }
+                }
                 Err(e) => {
                     if is_throttle(e.as_service_error().map(|s| s.meta().code())) {
                         sink.counts.read_throttles.fetch_add(1, Ordering::Relaxed);

@@ -1,9 +1,10 @@
 //! The embedded Firehose endpoint: CreateDeliveryStream, DescribeDeliveryStream,
 //! ListDeliveryStreams, DeleteDeliveryStream, and PutRecord / PutRecordBatch for DirectPut, over
 //! awsJson1_1 (`X-Amz-Target: Firehose_20150804.<Operation>`), on the same port as Kinesis and
-//! S3. A delivery stream is CREATING for the endpoint's lifecycle delay, then ACTIVE, and then
-//! delivers (`delivery.rs`: reading its Kinesis stream, or taking DirectPut records, into objects
-//! of the embedded S3); deleting it stops its delivery and removes it.
+//! S3. A delivery stream is CREATING for the endpoint's lifecycle delay and until it reads (every
+//! open shard's LATEST iterator taken), then ACTIVE: what is written once it is ACTIVE is
+//! delivered. It then delivers (`delivery.rs`: reading its Kinesis stream, or taking DirectPut
+//! records, into objects of the embedded S3); deleting it stops its delivery and removes it.
 //!
 //! Validated as Firehose validates (../shared/spec/KINESIS.md, "Firehose delivery"): the name
 //! (1-64 of `[a-zA-Z0-9_.-]`), the buffering hints (1-128 MiB, 0-900 s: out of range is a
@@ -559,6 +560,9 @@ impl Firehose {
                 delivery::from_stream(kinesis, s3, stream, target, counts, stop).await;
             }
             (None, Some(records)) => {
+                counts
+                    .reading
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
                 let sink = Sink::new(target, s3, counts, stop);
                 delivery::from_puts(records, sink).await;
             }
@@ -574,7 +578,7 @@ impl Firehose {
             let Some(d) = streams.get(name) else {
                 return Self::not_found(name);
             };
-            if d.created.elapsed() < self.setting.delay {
+            if !d.counts.reading.load(std::sync::atomic::Ordering::Relaxed) {
                 return error(
                     "ResourceNotFoundException",
                     &format!(
@@ -674,7 +678,9 @@ impl Firehose {
         let Some(d) = streams.get(name) else {
             return Self::not_found(name);
         };
-        let status = if d.created.elapsed() >= self.setting.delay {
+        let status = if d.created.elapsed() >= self.setting.delay
+            && d.counts.reading.load(std::sync::atomic::Ordering::Relaxed)
+        {
             "ACTIVE"
         } else {
             "CREATING"
@@ -898,6 +904,18 @@ mod tests {
         )
         .await;
         assert_eq!(status, 200);
+        let describe = serde_json::json!({"DeliveryStreamName": "direct"});
+        tokio::time::timeout(Duration::from_secs(60), async {
+            while call(&app, "DescribeDeliveryStream", describe.clone())
+                .await
+                .1["DeliveryStreamDescription"]["DeliveryStreamStatus"]
+                != "ACTIVE"
+            {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await
+        .expect("ACTIVE");
         let data = base64::engine::general_purpose::STANDARD.encode(b"hello");
         let one = serde_json::json!({"DeliveryStreamName": "direct", "Record": {"Data": data}});
         let (status, out) = call(&app, "PutRecord", one).await;
