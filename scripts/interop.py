@@ -32,10 +32,12 @@ Exit codes: 0 PASS (or files written), 1 FAIL, 2 usage or environment error.
 
 import argparse
 import base64
+import gzip
 import hashlib
 import json
 import os
 import random
+import re
 import sys
 import time
 import traceback
@@ -640,6 +642,126 @@ def cmd_check_efo(args):
     return report(name, problems, text)
 
 
+def cmd_check_s3(args):
+    """S3 and Kinesis on one `kbench serve --s3-dir` port, through boto3's AWS_ENDPOINT_URL."""
+    name = "boto3 s3 + firehose + kinesis -> kbench serve (one port)"
+    problems = Problems()
+
+    def expect(ok, problem):
+        if not ok:
+            problems.add(problem)
+
+    kinesis_client(args.url)  # only for what it does to the environment
+    import boto3
+    from botocore.exceptions import ClientError
+
+    os.environ["AWS_ENDPOINT_URL"] = args.url
+    session = boto3.session.Session(
+        aws_access_key_id="x", aws_secret_access_key="x", region_name="us-east-1")
+    s3, kinesis = session.client("s3"), session.client("kinesis")
+    body = b'{"n": 1}\n{"n": 2}\n'
+    key = "2026/12/02/00/kbench-interop-1-2026-12-02-00-00-00-0000"
+    s3.create_bucket(Bucket="kbench-interop")
+    s3.put_object(Bucket="kbench-interop", Key=key, Body=body)
+    listed = [o["Key"] for o in s3.list_objects_v2(
+        Bucket="kbench-interop", Prefix="2026/12/").get("Contents", [])]
+    expect(listed == [key], "listing the prefix gave %s, not [%s]" % (listed, key))
+    got = s3.get_object(Bucket="kbench-interop", Key=key)["Body"].read()
+    expect(got == body, "the object read back %r, not %r" % (got, body))
+    on_disk = os.path.join(args.dir, "kbench-interop", key)
+    expect(os.path.isfile(on_disk) and open(on_disk, "rb").read() == body,
+                   "the object is not the plain file %s" % on_disk)
+    kinesis.create_stream(StreamName="kbench-interop-s3", ShardCount=1)
+    deadline = time.monotonic() + args.timeout
+    wait_until("CreateStream", deadline, lambda: kinesis.describe_stream_summary(
+        StreamName="kbench-interop-s3")["StreamDescriptionSummary"]["StreamStatus"] == "ACTIVE")
+    firehose = session.client("firehose")
+    role = "arn:aws:iam::000000000000:role/kbench-interop"
+    delimiter = {"Enabled": True, "Processors": [{"Type": "AppendDelimiterToRecord"}]}
+    firehose.create_delivery_stream(
+        DeliveryStreamName="kbench-interop", DeliveryStreamType="KinesisStreamAsSource",
+        KinesisStreamSourceConfiguration={
+            "KinesisStreamARN": "arn:aws:kinesis:us-east-1:000000000000:stream/kbench-interop-s3",
+            "RoleARN": role},
+        ExtendedS3DestinationConfiguration={
+            "RoleARN": role, "BucketARN": "arn:aws:s3:::kbench-interop", "Prefix": "stream/",
+            "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 1},
+            "ProcessingConfiguration": delimiter})
+    firehose.create_delivery_stream(
+        DeliveryStreamName="kbench-interop-direct", DeliveryStreamType="DirectPut",
+        ExtendedS3DestinationConfiguration={
+            "RoleARN": role, "BucketARN": "arn:aws:s3:::kbench-interop",
+            "Prefix": "direct/!{timestamp:yyyy}/", "ErrorOutputPrefix": "errors/",
+            "CompressionFormat": "GZIP",
+            "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 1}})
+    for delivery in ("kbench-interop", "kbench-interop-direct"):
+        wait_until("CreateDeliveryStream", deadline, lambda: firehose.describe_delivery_stream(
+            DeliveryStreamName=delivery)["DeliveryStreamDescription"][
+                "DeliveryStreamStatus"] == "ACTIVE")
+    names = firehose.list_delivery_streams()["DeliveryStreamNames"]
+    expect(names == ["kbench-interop", "kbench-interop-direct"],
+           "ListDeliveryStreams gave %s" % names)
+    try:
+        firehose.put_record(DeliveryStreamName="kbench-interop", Record={"Data": b"x"})
+        expect(False, "PutRecord to a stream-sourced delivery stream was taken")
+    except ClientError as e:
+        code = e.response["Error"]["Code"]
+        expect(code == "InvalidArgumentException",
+               "PutRecord to a stream-sourced delivery stream got %s" % code)
+    # Firehose reads from LATEST once ACTIVE: what is put now is delivered
+    sent = [b'{"n": %d}' % i for i in range(200)]
+    for i in range(0, len(sent), 50):
+        kinesis.put_records(StreamName="kbench-interop-s3", Records=[
+            {"Data": d, "PartitionKey": str(j)} for j, d in enumerate(sent[i:i + 50])])
+    direct = [b"direct-%d" % i for i in range(120)]
+    firehose.put_record_batch(DeliveryStreamName="kbench-interop-direct",
+                              Records=[{"Data": d} for d in direct[:100]])
+    for d in direct[100:]:
+        firehose.put_record(DeliveryStreamName="kbench-interop-direct", Record={"Data": d})
+
+    def objects(prefix):
+        return [o["Key"] for o in s3.list_objects_v2(
+            Bucket="kbench-interop", Prefix=prefix).get("Contents", [])]
+
+    def delivered(prefix, gz):
+        out = []
+        for k in objects(prefix):
+            data = s3.get_object(Bucket="kbench-interop", Key=k)["Body"].read()
+            out.append(gzip.decompress(data) if gz else data)
+        return out
+
+    wait_until("delivery from the stream", deadline, lambda: b"".join(
+        delivered("stream/", False)).count(b"\n") >= len(sent))
+    wait_until("DirectPut delivery", deadline, lambda: sum(
+        len(b) for b in delivered("direct/", True)) >= sum(len(d) for d in direct))
+    got = sorted(b"".join(delivered("stream/", False)).split(b"\n")[:-1])
+    expect(got == sorted(sent), "the stream's objects hold %d records, not the %d sent once each"
+           % (len(got), len(sent)))
+    key_shape = re.compile(r"^stream/\d{4}/\d{2}/\d{2}/\d{2}/kbench-interop-1-"
+                           r"\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}-[0-9a-f-]{36}$")
+    for k in objects("stream/"):
+        expect(key_shape.match(k), "object key %s is not named as Firehose names them" % k)
+    direct_keys = objects("direct/")
+    year = time.strftime("%Y", time.gmtime())
+    expect(all(k.startswith("direct/%s/kbench-interop-direct-1-" % year) and k.endswith(".gz")
+               for k in direct_keys), "DirectPut object keys %s" % direct_keys)
+    got = b"".join(delivered("direct/", True))
+    expect(got == b"".join(direct), "the DirectPut objects gunzip to %r..., not the records "
+           "concatenated in order" % got[:40])
+    try:
+        boto3.session.Session(aws_access_key_id="nobody", aws_secret_access_key="wrong",
+                              region_name="us-east-1").client("s3").list_buckets()
+        expect(False, "S3 answered a request signed with an unknown key")
+    except ClientError as e:
+        code = e.response["Error"]["Code"]
+        expect(code == "NotSignedUp", "an unknown key got %s, not NotSignedUp" % code)
+    return report(name, problems, "bucket, object (a plain file on disk), listing; a Kinesis "
+                  "stream and two Firehose delivery streams on one URL: %d records read from the "
+                  "stream and delivered once each with newlines, %d DirectPut records in GZIP "
+                  "objects, keys named as Firehose names them; an unknown key refused"
+                  % (len(sent), len(direct)))
+
+
 # --- main --------------------------------------------------------------------------------------
 
 
@@ -678,6 +800,13 @@ def main():
     p.add_argument("stream")
     p.add_argument("--timeout", type=float, default=120.0)
     p.set_defaults(func=cmd_check_efo)
+
+    p = sub.add_parser("check-s3", help="boto3's S3, Firehose and Kinesis clients on one kbench serve port")
+    p.set_defaults(check="boto3 s3 + firehose + kinesis -> kbench serve (one port)")
+    p.add_argument("url")
+    p.add_argument("dir", help="the --s3-dir kbench serve was given")
+    p.add_argument("--timeout", type=float, default=60.0)
+    p.set_defaults(func=cmd_check_s3)
 
     args = parser.parse_args()
     try:

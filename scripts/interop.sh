@@ -288,6 +288,17 @@ check_efo() {
     return "$rc"
 }
 
+# check_s3: check 4; returns 0 on PASS.
+check_s3() {
+    local rc=0 url=""
+    start_serve serve-s3 --s3-dir "$work/s3"
+    py "$INTEROP_PY" check-s3 "$url" "$work/s3" --timeout "$RUN_TIMEOUT" \
+        2>"$work/check-s3.log" || rc=$?
+    if ((rc != 0)) && [[ -s $work/check-s3.log ]]; then tail -n 20 "$work/check-s3.log" >&2; fi
+    stop_serve
+    return "$rc"
+}
+
 # --- main ------------------------------------------------------------------------------------
 
 started=$SECONDS
@@ -308,5 +319,6 @@ failed=0
 check_kbench_to_reference || failed=1
 check_reference_to_kbench || failed=1
 check_efo || failed=1
+check_s3 || failed=1
 log "done in $((SECONDS - started))s"
 exit "$failed"

@@ -63,7 +63,7 @@ pub enum Command {
         port: u16,
         /// Serve the null endpoint instead: PutRecord and PutRecords acknowledged without storing
         /// (measures the client alone; runs against it need `[consumer] enabled = false`).
-        #[arg(long, conflicts_with_all = ["no_limits", "no_read_limits", "max_retained", "state_dir", "efo_session"])]
+        #[arg(long, conflicts_with_all = ["no_limits", "no_read_limits", "max_retained", "state_dir", "efo_session", "s3_dir"])]
         null: bool,
         /// Keep the streams and records in DIR (a write-ahead log and snapshots), so that the
         /// endpoint restarted with the same DIR, even after a kill, carries on where it was.
@@ -77,6 +77,11 @@ pub enum Command {
         /// (Kinesis: 5 minutes); e.g. `2s` to test renewals.
         #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration_arg)]
         efo_session: Duration,
+        /// Keep S3's buckets in DIR (created if missing; a bucket is a folder of it, an object
+        /// a file), and keep them after the endpoint stops. Without it they live in a temporary
+        /// folder, removed when the endpoint stops.
+        #[arg(long, value_name = "DIR")]
+        s3_dir: Option<PathBuf>,
         #[command(flatten)]
         embedded: EmbeddedArgs,
     },
@@ -379,17 +384,33 @@ async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
             state_dir,
             faults,
             efo_session,
+            s3_dir,
             embedded,
         } => {
+            // S3 (and so Firehose delivery) is always on the endpoint `kbench serve` starts
+            let temporary = match (&s3_dir, null) {
+                (None, false) => Some(
+                    tempfile::Builder::new()
+                        .prefix("kbench-serve-s3-")
+                        .tempdir()
+                        .context(
+                            "cannot make a temporary folder for the S3 buckets (give --s3-dir DIR)",
+                        )?,
+                ),
+                _ => None,
+            };
             let mut options = EmbeddedOptions {
                 state_dir,
                 efo_session,
+                s3_dir: s3_dir.or_else(|| temporary.as_ref().map(|t| t.path().to_path_buf())),
                 ..embedded.options()
             };
             if let Some(file) = &faults {
                 options.faults = Some(scenario::faults::load(file)?);
             }
-            crate::endpoint::serve::serve(port, null, &options, stop_signal()).await
+            let served = crate::endpoint::serve::serve(port, null, &options, stop_signal()).await;
+            drop(temporary);
+            served
         }
         Command::Run(args) => crate::run::command::execute(&args.command(), cancel_on_ctrl_c).await,
         Command::Compare(args) => {

@@ -112,15 +112,8 @@ async fn setup(
 }
 
 /// Polls `done` until it is true (within [`DEADLINE`]).
-async fn until<F: std::future::Future<Output = bool>>(what: &str, mut done: impl FnMut() -> F) {
-    let polled = async {
-        while !done().await {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    };
-    tokio::time::timeout(DEADLINE, polled)
-        .await
-        .unwrap_or_else(|_| panic!("{what}: not within {DEADLINE:?}"));
+async fn until<F: std::future::Future<Output = bool>>(what: &str, done: impl FnMut() -> F) {
+    common::until(what, DEADLINE, done).await;
 }
 
 /// Writes one record whose data is `data`; its sequence number.
@@ -306,13 +299,7 @@ async fn http2_without_tls_and_http1_are_served_on_one_port() {
             .expect("ListStreams");
         assert_eq!(response.version(), version);
         assert_eq!(response.status(), StatusCode::OK);
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .expect("body")
-            .to_bytes();
-        let listed: Value = serde_json::from_slice(&bytes).expect("JSON");
+        let listed = common::json_body(response.into_body()).await;
         assert!(listed["StreamNames"].is_array(), "{listed}");
     }
     server.shutdown().await;

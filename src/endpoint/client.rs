@@ -108,6 +108,40 @@ async fn build_with(
     local_url: Option<&str>,
     http: Option<SharedHttpClient>,
 ) -> anyhow::Result<Client> {
+    Ok(client(
+        &sdk_config(endpoint, region, local_url, http).await?,
+    ))
+}
+
+/// An S3 client for `endpoint`, as [`build`] makes Kinesis ones (no SDK retries, the same
+/// credentials and timeouts). Off AWS it addresses buckets path-style (`URL/bucket/key`), as
+/// local S3 endpoints expect, and checksums only where S3 requires them: the embedded S3 checks
+/// each request's signature and MD5s, and a trailing CRC on every upload would only cost time.
+pub async fn s3(
+    endpoint: &Endpoint,
+    region: Option<&str>,
+    local_url: Option<&str>,
+) -> anyhow::Result<aws_sdk_s3::Client> {
+    use aws_sdk_s3::config::{RequestChecksumCalculation, ResponseChecksumValidation};
+    let config = sdk_config(endpoint, region, local_url, None).await?;
+    let builder = aws_sdk_s3::config::Builder::from(&config);
+    let builder = match endpoint {
+        Endpoint::Aws => builder,
+        Endpoint::Embedded | Endpoint::Url(_) => builder
+            .force_path_style(true)
+            .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
+            .response_checksum_validation(ResponseChecksumValidation::WhenRequired),
+    };
+    Ok(aws_sdk_s3::Client::from_conf(builder.build()))
+}
+
+/// The SDK configuration every client of kbench's is made from.
+async fn sdk_config(
+    endpoint: &Endpoint,
+    region: Option<&str>,
+    local_url: Option<&str>,
+    http: Option<SharedHttpClient>,
+) -> anyhow::Result<aws_config::SdkConfig> {
     // a guard for every call (stream setup included); puts and reads have tighter ones of their own
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(5))
@@ -138,7 +172,7 @@ async fn build_with(
                 ))
                 .load()
                 .await;
-            Ok(client(&config))
+            Ok(config)
         }
         Endpoint::Aws => {
             let loader = match region {
@@ -165,7 +199,7 @@ async fn build_with(
                     "no AWS credentials found ({e}): set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE for a profile in ~/.aws/config (run `aws sso login` for SSO profiles)"
                 );
             }
-            Ok(client(&config))
+            Ok(config)
         }
     }
 }

@@ -36,6 +36,16 @@ pub async fn serve(
             // any credentials do; dummy ones let the AWS CLI run where none are configured
             "  try: AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x aws kinesis list-streams --endpoint-url {url} --region us-east-1"
         ));
+        if let Some(dir) = &options.s3_dir {
+            out(&format!(
+                "  Firehose and S3 on the same port (S3 buckets in {}); for the whole pipeline:",
+                dir.display()
+            ));
+            out(&format!(
+                "  export AWS_ENDPOINT_URL={url} AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x AWS_DEFAULT_REGION=us-east-1"
+            ));
+            out("  (S3 checks signatures: use the keys x/x, kbench/kbench or test/test)");
+        }
     }
     if options.faults.is_some() {
         out(

@@ -131,3 +131,26 @@ pub async fn assert_put_records_limits(c: &aws_sdk_kinesis::Client, stream: &str
         "501 records"
     );
 }
+
+/// Polls `done` every 20 ms until it is true; panics naming `what` after `deadline`.
+pub async fn until<F: std::future::Future<Output = bool>>(
+    what: &str,
+    deadline: std::time::Duration,
+    mut done: impl FnMut() -> F,
+) {
+    let polled = async {
+        while !done().await {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(deadline, polled)
+        .await
+        .unwrap_or_else(|_| panic!("{what}: not within {deadline:?}"));
+}
+
+/// A response body read whole, as JSON.
+pub async fn json_body(body: hyper::body::Incoming) -> serde_json::Value {
+    use http_body_util::BodyExt;
+    let bytes = body.collect().await.expect("body").to_bytes();
+    serde_json::from_slice(&bytes).expect("a JSON body")
+}

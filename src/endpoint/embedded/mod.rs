@@ -9,11 +9,14 @@
 //!   on purpose (`[target.faults]`).
 
 mod behind_latest;
+mod delivery;
 mod faults;
+mod firehose;
 mod read_limits;
 mod reads_after_writes;
 pub(crate) mod request;
 mod request_size;
+pub mod s3;
 mod server;
 mod subscribe;
 
@@ -53,6 +56,9 @@ pub struct EmbeddedOptions {
     /// How long a SubscribeToShard subscription lasts before its stream of events ends and the
     /// client must renew it (5 minutes on real Kinesis; shorter to test renewals).
     pub efo_session: Duration,
+    /// Serve S3 too, on the same port, its buckets the folders of this directory (`s3.rs`);
+    /// None: Kinesis only.
+    pub s3_dir: Option<std::path::PathBuf>,
 }
 
 pub use faults::{Injected, InjectedCounts};
@@ -68,6 +74,7 @@ impl Default for EmbeddedOptions {
             faults: None,
             injected: Arc::default(),
             efo_session: DEFAULT_EFO_SESSION,
+            s3_dir: None,
         }
     }
 }
@@ -107,6 +114,26 @@ fn layers(router: Router, store: &Store, options: &EmbeddedOptions) -> Router {
         .fold(router, |router, layer| layer(router, store, options))
 }
 
+/// One port for several APIs: a request whose `X-Amz-Target` is Firehose's goes to Firehose,
+/// one without an `X-Amz-Target` to S3 (when served), any other to Kinesis (ferrokinesis and
+/// its layers: it answers an unknown target with UnknownOperationException). ferrokinesis's
+/// router answers every path, so the choice is made in front of it.
+fn by_api(kinesis: Router, firehose: Router, s3: Option<Router>) -> Router {
+    use tower::ServiceExt;
+    Router::new().fallback(move |request: axum::extract::Request| {
+        let headers = request.headers();
+        let to = match &s3 {
+            _ if firehose::is_firehose(headers) => firehose.clone(),
+            Some(s3) if s3::is_s3(headers) => s3.clone(),
+            _ => kinesis.clone(),
+        };
+        async move {
+            let Ok(response) = to.oneshot(request).await;
+            response
+        }
+    })
+}
+
 /// A running local endpoint (the embedded one, or the null one); stops when dropped or
 /// `shutdown` is called.
 pub struct Embedded {
@@ -137,15 +164,40 @@ impl Embedded {
             ..StoreOptions::default()
         };
         let (app, store) = ferrokinesis::create_app(store_options);
-        Self::serve_app(listener, layers(app, &store, options))
-    }
-
-    /// Serves `app` on `listener`: the embedded endpoint, or the null one.
-    pub fn serve_app(listener: TcpListener, app: Router) -> anyhow::Result<Embedded> {
+        let kinesis = layers(app, &store, options);
         let addr = listener
             .local_addr()
             .context("the local endpoint's socket has no address")?;
         let stop = CancellationToken::new();
+        let firehose = firehose::router(firehose::Setting {
+            region: store.aws_region.clone(),
+            delay: options.lifecycle_delay,
+            url: format!("http://{addr}"),
+            s3_dir: options.s3_dir.clone(),
+            stop: stop.clone(),
+        });
+        let s3 = match &options.s3_dir {
+            Some(dir) => Some(s3::router(dir, addr.port())?),
+            None => None,
+        };
+        Self::serve_app_until(listener, by_api(kinesis, firehose, s3), stop)
+    }
+
+    /// Serves `app` on `listener`: the embedded endpoint, or the null one.
+    pub fn serve_app(listener: TcpListener, app: Router) -> anyhow::Result<Embedded> {
+        Self::serve_app_until(listener, app, CancellationToken::new())
+    }
+
+    /// [`Self::serve_app`], stopping when `stop` is cancelled (dropping or shutting down the
+    /// endpoint cancels it).
+    fn serve_app_until(
+        listener: TcpListener,
+        app: Router,
+        stop: CancellationToken,
+    ) -> anyhow::Result<Embedded> {
+        let addr = listener
+            .local_addr()
+            .context("the local endpoint's socket has no address")?;
         let task = tokio::spawn(server::serve(listener, app, stop.clone()));
         Ok(Embedded {
             addr,
