@@ -25,6 +25,7 @@ pub mod aggregate;
 pub mod cli;
 pub mod console;
 pub mod consumer;
+pub mod delivery;
 pub mod endpoint;
 pub mod metrics;
 pub mod producer;

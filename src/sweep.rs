@@ -365,7 +365,7 @@ pub async fn run(
             &mut on_step,
         )
         .await;
-        session.close().await;
+        session.close(None).await;
         // after every shard count, and before any error, so the sweep keeps what it measured
         write_files(&outcome.dir, &outcome.steps, base)?;
         let best = searched?;

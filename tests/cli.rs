@@ -828,7 +828,7 @@ fn compare_and_report_name_the_missing_file_or_the_wrong_version() {
     let (code, _, err) = compare(&old, &good, &[]);
     assert_eq!(code, Some(1));
     assert!(
-        err.contains("has schema_version 1") && err.contains("reads versions 2 and 3"),
+        err.contains("has schema_version 1") && err.contains("reads versions 2 to 4"),
         "{err}"
     );
 

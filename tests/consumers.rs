@@ -79,7 +79,7 @@ max_lost = 0
         );
     }
     let run = json(&report.join("run.json"));
-    assert_eq!(run["schema_version"], 3);
+    assert_eq!(run["schema_version"], 4);
     let v = &run["variants"][0];
     let consumers = v["consumers"].as_array().expect("consumers");
     assert_eq!(consumers.len(), 2);

@@ -364,3 +364,128 @@ async fn a_delivery_stream_is_refused_for_a_missing_stream_or_bucket() {
         assert!(message.contains(says), "{message}");
     }
 }
+
+// --- kbench run with a [delivery] table ---------------------------------------------------------
+
+fn run_settings(out: &std::path::Path) -> kbench::run::RunSettings {
+    kbench::run::RunSettings {
+        out: out.to_path_buf(),
+        progress: false,
+        embedded: EmbeddedOptions::default(),
+    }
+}
+
+async fn run_pipeline(text: &str, out: &std::path::Path) -> kbench::run::RunOutcome {
+    let scenario = kbench::scenario::parse(text, "pipeline.toml", "pipeline")
+        .unwrap_or_else(|e| panic!("{e}"));
+    kbench::run::run(
+        &scenario,
+        &run_settings(out),
+        tokio_util::sync::CancellationToken::new(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("run failed: {e:#}"))
+}
+
+#[tokio::test]
+async fn a_run_with_a_delivery_finds_every_acknowledged_record_once_in_s3() {
+    let out = tempfile::tempdir().expect("temp dir");
+    let text = r#"
+name = "pipeline"
+[target]
+shards = 2
+[records]
+payload = { template = '{"n": {{int 0 1000}}}' }
+[[phase]]
+name = "run"
+duration = "4s"
+rate = 250
+[consumer]
+poll_interval = "1s"
+[delivery]
+bucket = "kbench-pipeline"
+prefix = "clicks/"
+buffer = { size = "1MiB", interval = "1s" }
+compression = "gzip"
+delimiter = "\n"
+"#;
+    let outcome = run_pipeline(text, out.path()).await;
+    let v = &outcome.summary.variants[0];
+    assert_eq!(v.status, "completed", "{:?}", v.failure);
+    let d = v.delivery.as_ref().expect("a delivery summary");
+    assert_eq!(d.delivered, 1000);
+    assert_eq!(
+        (d.lost, d.duplicates, d.unverified, d.unreadable),
+        (0, 0, 0, 0)
+    );
+    assert_eq!(d.latency.count, 1000);
+    assert_eq!(
+        (d.kind.as_str(), d.prefix.as_str()),
+        ("firehose", "clicks/")
+    );
+    // the objects are beside the report, named as Firehose names them, and objects.csv has a
+    // row for each
+    let bucket = outcome
+        .dir
+        .join("s3")
+        .join("kbench-pipeline")
+        .join("clicks");
+    let mut keys = Vec::new();
+    for entry in walk(&bucket) {
+        let key = entry
+            .strip_prefix(outcome.dir.join("s3").join("kbench-pipeline"))
+            .expect("under the bucket")
+            .to_string_lossy()
+            .into_owned();
+        keys.push(key);
+    }
+    assert_eq!(keys.len() as u64, d.objects);
+    let check = regex_free_key_check("clicks/", "kbench-pipeline-to-s3", true);
+    for k in &keys {
+        check(k);
+    }
+    let csv = std::fs::read_to_string(outcome.dir.join("objects.csv")).expect("objects.csv");
+    let rows: Vec<&str> = csv.lines().skip(1).collect();
+    assert_eq!(rows.len() as u64, d.objects, "{csv}");
+    let records: u64 = rows
+        .iter()
+        .map(|r| {
+            r.split(',')
+                .nth(4)
+                .and_then(|n| n.parse::<u64>().ok())
+                .expect("records")
+        })
+        .sum();
+    assert_eq!(records, 1000, "{csv}");
+    assert!(rows.iter().all(|r| r.ends_with(",interval")), "{csv}");
+    let run: Value =
+        serde_json::from_slice(&std::fs::read(outcome.dir.join("run.json")).expect("run.json"))
+            .expect("JSON");
+    let errors = common::schema_errors(&run);
+    assert!(errors.is_empty(), "run.json against the schema: {errors:?}");
+    assert_eq!(run["variants"][0]["delivery"]["delivered"], 1000);
+    // the delivery stream kbench created is gone: a second run can create it again
+    let again = run_pipeline(text, out.path()).await;
+    let d = again.summary.variants[0]
+        .delivery
+        .as_ref()
+        .expect("delivery");
+    assert_eq!((d.delivered, d.lost), (1000, 0));
+}
+
+/// Every file under `dir` (hidden ones left out).
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("a folder").flatten() {
+        let path = entry.path();
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}

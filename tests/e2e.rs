@@ -146,18 +146,9 @@ fn read_hlog(path: &Path, tag: &str) -> hdrhistogram::Histogram<u64> {
     merged
 }
 
-/// run.json's errors against the committed schema (schemas/run.schema.json).
-fn schema_errors(json: &serde_json::Value) -> Vec<String> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/run.schema.json");
-    let schema: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(path).expect("the schema")).expect("JSON");
-    let validator = jsonschema::validator_for(&schema).expect("a valid JSON Schema");
-    validator.iter_errors(json).map(|e| e.to_string()).collect()
-}
-
 /// run.json matches the schema, and a renamed field would not.
 fn assert_matches_schema(json: &serde_json::Value) {
-    let errors = schema_errors(json);
+    let errors = common::schema_errors(json);
     assert!(errors.is_empty(), "run.json against the schema: {errors:?}");
     let mut renamed = json.clone();
     let accounting = renamed["variants"][0]["accounting"]
@@ -166,7 +157,7 @@ fn assert_matches_schema(json: &serde_json::Value) {
     let lost = accounting.remove("lost").expect("lost");
     accounting.insert("missing".into(), lost);
     assert!(
-        !schema_errors(&renamed).is_empty(),
+        !common::schema_errors(&renamed).is_empty(),
         "the schema catches a renamed field"
     );
 }

@@ -135,6 +135,16 @@ pub async fn s3(
     Ok(aws_sdk_s3::Client::from_conf(builder.build()))
 }
 
+/// A Firehose client for `endpoint`, as [`build`] makes Kinesis ones.
+pub async fn firehose(
+    endpoint: &Endpoint,
+    region: Option<&str>,
+    local_url: Option<&str>,
+) -> anyhow::Result<aws_sdk_firehose::Client> {
+    let config = sdk_config(endpoint, region, local_url, None).await?;
+    Ok(aws_sdk_firehose::Client::new(&config))
+}
+
 /// The SDK configuration every client of kbench's is made from.
 async fn sdk_config(
     endpoint: &Endpoint,

@@ -120,10 +120,11 @@ fn read_run_json(dir: &Path) -> anyhow::Result<(RunSummary, ScenarioRecord)> {
         .get("schema_version")
         .and_then(serde_json::Value::as_u64)
     {
-        // version 2 differs only in what it lacks (per-consumer figures): read as it is
-        Some(v) if v == u64::from(SCHEMA_VERSION) || v == 2 => {}
+        // versions 2 and 3 differ only in what they lack (per-consumer figures, the delivery):
+        // read as they are
+        Some(v) if (2..=u64::from(SCHEMA_VERSION)).contains(&v) => {}
         Some(v) => bail!(
-            "`{}` has schema_version {v}, written by kbench {}; this kbench ({}) reads versions 2 and {SCHEMA_VERSION} only: re-run the scenario with this version",
+            "`{}` has schema_version {v}, written by kbench {}; this kbench ({}) reads versions 2 to {SCHEMA_VERSION} only: re-run the scenario with this version",
             path.display(),
             value
                 .get("kbench_version")

@@ -30,7 +30,7 @@ use std::time::Duration;
 
 /// Version of the run.json layout (2: one entry per API variant under `variants`; 3: each
 /// variant lists its `consumers`). Reports of version 2 are still read.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// Percentiles of one latency histogram, in milliseconds.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -406,6 +406,59 @@ pub struct VariantSummary {
     /// consumer's figures are in `accounting` and the phases).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub consumers: Vec<ConsumerSummary>,
+    /// The leg into S3, when the scenario has a `[delivery]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<DeliverySummary>,
+}
+
+/// What landed in S3: the delivery verifier's accounting, record by record.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct DeliverySummary {
+    /// "firehose" or "s3".
+    pub kind: String,
+    pub bucket: String,
+    /// The prefix listed.
+    pub prefix: String,
+    /// Objects read, their bytes in S3, and objects that could not be read.
+    pub objects: u64,
+    pub bytes: u64,
+    #[serde(default)]
+    pub unreadable: u64,
+    /// Distinct acknowledged records found in the objects.
+    pub delivered: u64,
+    /// Records found again in a later object (Firehose delivers at least once).
+    pub duplicates: u64,
+    /// Acknowledged and not delivered by the end of the drain.
+    pub lost: u64,
+    /// Acknowledged and not delivered, but not called lost (the run was stopped), and why.
+    #[serde(default)]
+    pub unverified: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unverified_why: Option<String>,
+    /// Intended send time to the object first seen in a listing.
+    pub latency: LatencySummary,
+}
+
+impl DeliverySummary {
+    /// "ok", "LOST" or "NOT VERIFIED", for the summary's delivery line.
+    pub fn mark(&self) -> &'static str {
+        if self.lost > 0 || self.unreadable > 0 {
+            "LOST"
+        } else if self.unverified > 0 {
+            "NOT VERIFIED"
+        } else {
+            "ok"
+        }
+    }
+
+    /// Duplicates as a share of the records delivered, in percent.
+    pub fn duplicates_pct(&self) -> f64 {
+        if self.delivered == 0 {
+            0.0
+        } else {
+            self.duplicates as f64 * 100.0 / self.delivered as f64
+        }
+    }
 }
 
 /// An episode of trouble with the endpoint: what, from when to when, and how many calls (or

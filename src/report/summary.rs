@@ -156,6 +156,44 @@ fn render_consumers(out: &mut String, s: &VariantSummary) {
     );
 }
 
+/// The delivery leg: what landed in S3, and how long it took.
+fn render_delivery(out: &mut String, s: &VariantSummary) {
+    let Some(d) = &s.delivery else {
+        return;
+    };
+    let unverified = match (d.unverified, &d.unverified_why) {
+        (0, _) => String::new(),
+        (n, why) => format!(
+            ", not verified {n} ({})",
+            why.as_deref()
+                .unwrap_or("not delivered before the run ended")
+        ),
+    };
+    let _ = writeln!(
+        out,
+        "\ndelivery ({} -> s3://{}/{}): {} of {} acknowledged delivered in {} objects ({}); lost {}, duplicates {}{unverified}  [{}]",
+        d.kind,
+        d.bucket,
+        d.prefix,
+        d.delivered,
+        s.accounting.acknowledged,
+        d.objects,
+        bytesize::ByteSize::b(d.bytes).display().iec(),
+        d.lost,
+        d.duplicates,
+        d.mark()
+    );
+    if d.latency.count > 0 {
+        let _ = writeln!(
+            out,
+            "            delivery latency p50 {}, p99 {}, max {} (intended send -> object first listed, every second)",
+            lat(&d.latency, d.latency.p50_ms),
+            lat(&d.latency, d.latency.p99_ms),
+            lat(&d.latency, d.latency.max_ms),
+        );
+    }
+}
+
 /// The columns of the phase table (terminal and report.html).
 pub(crate) const PHASE_COLUMNS: [&str; 11] = [
     "phase",
@@ -254,6 +292,7 @@ fn render_variant(out: &mut String, s: &VariantSummary) {
         );
     }
     render_consumers(out, s);
+    render_delivery(out, s);
     if let Some(t) = s.total() {
         let _ = writeln!(
             out,

@@ -12,6 +12,7 @@
 
 pub mod collector;
 pub mod command;
+pub mod delivery;
 pub mod efo;
 pub mod polling;
 pub mod producer;
@@ -61,6 +62,8 @@ pub async fn run(
 ) -> anyhow::Result<RunOutcome> {
     let session = Session::open(scenario, settings).await?;
     let result = session.run(scenario, settings, cancel).await;
-    session.close().await;
+    session
+        .close(result.as_ref().ok().map(|o| o.dir.as_path()))
+        .await;
     result
 }

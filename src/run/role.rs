@@ -63,6 +63,10 @@ pub struct Context<'a> {
     pub client: &'a aws_sdk_kinesis::Client,
     /// The enhanced fan-out consumers' clients (None when the scenario has none).
     pub efo: Option<&'a crate::consumer::efo::Efo>,
+    /// The delivery's bucket (and delivery stream), ready (None without a `[delivery]`).
+    pub delivery: Option<&'a crate::delivery::setup::Prepared>,
+    /// The report directory (for the files a role writes at its end: objects.csv).
+    pub dir: &'a std::path::Path,
     pub stream: &'a ReadyStream,
     /// The stream's shards by hash-key range, for the per-shard view and explicit hash keys.
     pub shard_map: &'a Arc<ShardMap>,

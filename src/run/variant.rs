@@ -4,6 +4,7 @@
 //! own beside [`super::polling`] (the one to copy) and add one line to [`roles`].
 
 use super::collector::{CollectorRole, Writers};
+use super::delivery::DeliveryWatch;
 use super::efo::EfoConsumer;
 use super::polling::PollingConsumer;
 use super::producer::ProducerPool;
@@ -51,6 +52,9 @@ fn roles(run: &Context, progress: Progress, writers: &Arc<Mutex<Writers>>) -> Ve
             ConsumerKind::Efo => Box::new(EfoConsumer::new(i, c.clone())),
         });
     }
+    if let Some(d) = &run.scenario.delivery {
+        roles.push(Box::new(DeliveryWatch::new(d.clone())));
+    }
     roles
 }
 
@@ -68,6 +72,8 @@ pub async fn run(
         scenario,
         client: shared.client,
         efo: shared.efo,
+        delivery: shared.delivery,
+        dir: shared.dir,
         stream: shared.ready,
         shard_map: shared.shard_map,
         api: variant.api,
@@ -95,6 +101,7 @@ pub async fn run(
         warnings: shared.ready.warnings.clone(),
         incidents: Vec::new(),
         consumers: Vec::new(),
+        delivery: None,
     };
     let progress = Progress::new(
         shared.settings.progress,

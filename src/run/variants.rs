@@ -28,7 +28,10 @@ pub struct Shared<'a> {
     pub settings: &'a RunSettings,
     pub client: &'a aws_sdk_kinesis::Client,
     pub efo: Option<&'a crate::consumer::efo::Efo>,
+    pub delivery: Option<&'a crate::delivery::setup::Prepared>,
     pub ready: &'a stream::ReadyStream,
+    /// The report directory.
+    pub dir: &'a std::path::Path,
     pub shard_map: &'a Arc<ShardMap>,
     pub cancel: &'a CancellationToken,
 }
@@ -40,6 +43,7 @@ pub async fn run(
     cancel: CancellationToken,
     client: &aws_sdk_kinesis::Client,
     efo: Option<&crate::consumer::efo::Efo>,
+    delivery: Option<&crate::delivery::setup::Prepared>,
     ready: &stream::ReadyStream,
 ) -> anyhow::Result<RunOutcome> {
     let dir = report::create_run_dir(&settings.out, &scenario.name)?;
@@ -113,7 +117,9 @@ pub async fn run(
         settings,
         client,
         efo,
+        delivery,
         ready,
+        dir: &dir,
         shard_map: &shard_map,
         cancel: &cancel,
     };

@@ -28,6 +28,9 @@ pub fn conclude(
         summary.slo.clear();
     } else if let Some(t) = summary.phases.last() {
         summary.slo = slo_verdicts(scenario, t, &summary.consumers);
+        if let Some(d) = &summary.delivery {
+            summary.slo.extend(delivery_verdicts(scenario, d));
+        }
     }
 }
 
@@ -87,6 +90,23 @@ fn failure(summary: &VariantSummary, scenario: &Scenario) -> Option<String> {
             ));
         }
     }
+    if let Some(d) = &summary.delivery {
+        if d.unverified > 0 {
+            return Some(format!(
+                "{} acknowledged records were not verified in S3: {}",
+                n(d.unverified),
+                d.unverified_why.as_deref().unwrap_or("not delivered")
+            ));
+        }
+        if d.lost > 0 && scenario.slo.max_delivery_lost.is_none() {
+            return Some(format!(
+                "{} records lost on the way to S3: acknowledged, but in no object under s3://{}/{} by the end of the delivery drain (set [slo] max_delivery_lost to judge it as an SLO, or a longer [delivery] drain)",
+                n(d.lost),
+                d.bucket,
+                d.prefix
+            ));
+        }
+    }
     for c in &summary.consumers {
         let judged = spec(scenario, &c.name).and_then(|s| s.max_lost(&scenario.slo));
         if c.accounting.lost > 0 && judged.is_none() {
@@ -105,6 +125,49 @@ fn spec<'a>(scenario: &'a Scenario, name: &str) -> Option<&'a crate::scenario::C
     scenario.consumers.iter().find(|c| c.name == name)
 }
 
+/// One SLO's verdict (of no one consumer).
+fn verdict(name: &str, threshold: String, actual: String, passed: bool) -> SloVerdict {
+    SloVerdict {
+        name: name.into(),
+        consumer: None,
+        threshold,
+        actual,
+        passed,
+    }
+}
+
+/// The delivery SLOs: `delivery_p99`, `max_delivery_lost`, `max_delivery_duplicates_pct`.
+fn delivery_verdicts(scenario: &Scenario, d: &crate::report::DeliverySummary) -> Vec<SloVerdict> {
+    let s = &scenario.slo;
+    let mut v = Vec::new();
+    if let Some(limit) = s.delivery_p99 {
+        v.push(verdict(
+            "delivery_p99",
+            format!("{:.1}ms", limit.as_secs_f64() * 1000.0),
+            format!("{:.1}ms", d.latency.p99_ms),
+            d.latency.count > 0 && d.latency.p99_ms <= limit.as_secs_f64() * 1000.0,
+        ));
+    }
+    if let Some(limit) = s.max_delivery_lost {
+        v.push(verdict(
+            "max_delivery_lost",
+            limit.to_string(),
+            d.lost.to_string(),
+            d.lost <= limit,
+        ));
+    }
+    if let Some(limit) = s.max_delivery_duplicates_pct {
+        let pct = d.duplicates_pct();
+        v.push(verdict(
+            "max_delivery_duplicates_pct",
+            format!("{limit}%"),
+            format!("{pct:.2}%"),
+            pct <= limit,
+        ));
+    }
+    v
+}
+
 fn slo_verdicts(
     scenario: &Scenario,
     t: &PhaseSummary,
@@ -113,13 +176,6 @@ fn slo_verdicts(
     let s = &scenario.slo;
     let mut v = Vec::new();
     let fmt_ms = |d: Duration| format!("{:.1}ms", d.as_secs_f64() * 1000.0);
-    let verdict = |name: &str, threshold: String, actual: String, passed: bool| SloVerdict {
-        name: name.into(),
-        consumer: None,
-        threshold,
-        actual,
-        passed,
-    };
     if let Some(limit) = s.put_p99 {
         v.push(verdict(
             "put_p99",

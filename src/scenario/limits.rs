@@ -90,6 +90,22 @@ pub const DRAIN: DurationBound = DurationBound {
     max: Duration::from_secs(600),
     why: "records reach GetRecords within seconds of their put",
 };
+/// `delivery.drain`: the last objects land one buffering interval (at most 900 s) after their
+/// records, and a few seconds more.
+pub const DELIVERY_DRAIN: DurationBound = DurationBound {
+    min: Duration::ZERO,
+    max: Duration::from_secs(1200),
+    why: "Firehose flushes a buffer at most 900 s after its first record",
+};
+/// `delivery.buffer.interval`: Firehose's IntervalInSeconds for S3, 0 to 900 s.
+pub const DELIVERY_INTERVAL: DurationBound = DurationBound {
+    min: Duration::ZERO,
+    max: Duration::from_secs(900),
+    why: "Firehose's buffering interval for S3 is 0 to 900 seconds",
+};
+/// `delivery.buffer.size`: Firehose's SizeInMBs for S3, 1 to 128 MiB (default 5).
+pub const DELIVERY_BUFFER_MIB: std::ops::RangeInclusive<u64> = 1..=128;
+
 /// `consumer.poll_interval`: at least 200 ms (GetRecords' 5 calls per second per shard), at most
 /// a minute: a shard iterator expires 5 minutes after it was returned, and a consumer polling
 /// once a minute measures its own pauses, not the stream.

@@ -46,6 +46,9 @@ pub struct Scenario {
     /// back). Written as `[[consumer]]` tables (`consumer = []` for none).
     #[serde(rename = "consumer")]
     pub consumers: Vec<Consumer>,
+    /// `[delivery]`: the leg into S3, verified record by record (None: no delivery).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<Delivery>,
     pub slo: Slo,
     pub report: Report,
 }
@@ -444,6 +447,101 @@ impl Consumer {
     }
 }
 
+/// What writes the objects a delivery verifies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryKind {
+    /// A Firehose delivery stream reading the stream, which kbench creates and deletes.
+    Firehose,
+    /// Someone else's pipeline (a Lambda, a Flink job, a Firehose kbench did not create):
+    /// kbench only watches the bucket and prefix.
+    S3,
+}
+
+/// The pipeline's leg into S3 (`[delivery]`). Serialised as it is written.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub kind: DeliveryKind,
+    pub bucket: String,
+    /// Where the objects go (Firehose's `Prefix`, its `!{...}` expressions included); the
+    /// verifier lists [`Delivery::list_prefix`].
+    pub prefix: String,
+    /// Firehose: the delivery stream kbench creates, `ErrorOutputPrefix`, buffering hints,
+    /// compression, the AppendDelimiterToRecord delimiter and the role.
+    pub firehose: Option<FirehoseDelivery>,
+    /// How long the run waits for the last records to land in S3, after the phases.
+    pub drain: Duration,
+}
+
+/// What a `kind = "firehose"` delivery creates.
+#[derive(Debug, Clone)]
+pub struct FirehoseDelivery {
+    pub delivery_stream: String,
+    pub error_prefix: String,
+    /// Buffering hints: whole MiB (1-128) and whole seconds (0-900).
+    pub buffer_mib: u32,
+    pub buffer_interval: Duration,
+    pub gzip: bool,
+    pub delimiter: Option<String>,
+    pub role_arn: Option<String>,
+}
+
+impl Serialize for Delivery {
+    /// The `[delivery]` table as a scenario file writes it, every default filled in.
+    fn serialize<S: serde::Serializer>(&self, out: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Buffer {
+            size: String,
+            interval: String,
+        }
+        #[derive(Serialize)]
+        struct Table<'a> {
+            kind: DeliveryKind,
+            bucket: &'a str,
+            prefix: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            delivery_stream: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            error_prefix: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            buffer: Option<Buffer>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            compression: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            delimiter: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            role_arn: Option<&'a str>,
+            drain: String,
+        }
+        let f = self.firehose.as_ref();
+        Table {
+            kind: self.kind,
+            bucket: &self.bucket,
+            prefix: &self.prefix,
+            delivery_stream: f.map(|f| f.delivery_stream.as_str()),
+            error_prefix: f.map(|f| f.error_prefix.as_str()),
+            buffer: f.map(|f| Buffer {
+                size: format!("{}MiB", f.buffer_mib),
+                interval: units::format_duration(f.buffer_interval),
+            }),
+            compression: f.map(|f| if f.gzip { "gzip" } else { "none" }),
+            delimiter: f.and_then(|f| f.delimiter.as_deref()),
+            role_arn: f.and_then(|f| f.role_arn.as_deref()),
+            drain: units::format_duration(self.drain),
+        }
+        .serialize(out)
+    }
+}
+
+impl Delivery {
+    /// The part of the prefix before its first expression: what the verifier lists.
+    pub fn list_prefix(&self) -> &str {
+        self.prefix
+            .find("!{")
+            .map_or(self.prefix.as_str(), |at| &self.prefix[..at])
+    }
+}
+
 /// A consumer's own SLO overrides (`[consumer.slo]`).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ConsumerSlo {
@@ -481,6 +579,16 @@ pub struct Slo {
     pub max_lost: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub min_achieved_pct: Option<f64>,
+    /// Delivery latency p99: intended send time to the object first seen in a listing.
+    #[serde(
+        serialize_with = "units::ser::opt_duration",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub delivery_p99: Option<Duration>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_delivery_lost: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_delivery_duplicates_pct: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -490,12 +598,13 @@ pub struct Report {
 }
 
 impl Scenario {
-    /// The longest drain of its consumers (zero without one): how long a run may wait for them
-    /// after the phases.
+    /// The longest drain of its consumers and its delivery (zero without any): how long a run
+    /// may wait for them after the phases.
     pub fn drain(&self) -> Duration {
         self.consumers
             .iter()
             .map(|c| c.drain)
+            .chain(self.delivery.as_ref().map(|d| d.drain))
             .max()
             .unwrap_or_default()
     }

@@ -27,6 +27,8 @@ pub struct RawScenario {
     pub phase: Vec<S<RawPhase>>,
     /// `[consumer]` (one polling consumer, the old form) or `[[consumer]]` tables.
     pub consumer: Option<S<RawConsumers>>,
+    /// `[delivery]`: the pipeline's leg into S3.
+    pub delivery: Option<S<RawDelivery>>,
     #[serde(default)]
     pub slo: RawSlo,
     #[serde(default)]
@@ -153,12 +155,37 @@ impl<'de> Deserialize<'de> for RawConsumers {
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
+pub struct RawDelivery {
+    pub kind: Option<S<String>>,
+    pub bucket: Option<S<String>>,
+    pub prefix: Option<S<String>>,
+    pub error_prefix: Option<S<String>>,
+    pub delivery_stream: Option<S<String>>,
+    pub buffer: Option<S<RawBuffer>>,
+    pub compression: Option<S<String>>,
+    pub delimiter: Option<S<String>>,
+    pub drain: Option<S<String>>,
+    pub role_arn: Option<S<String>>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawBuffer {
+    pub size: Option<S<toml::Value>>,
+    pub interval: Option<S<String>>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 pub struct RawSlo {
     pub put_p99: Option<S<String>>,
     pub e2e_p99: Option<S<String>>,
     pub max_throttled_pct: Option<S<f64>>,
     pub max_lost: Option<S<i64>>,
     pub min_achieved_pct: Option<S<f64>>,
+    pub delivery_p99: Option<S<String>>,
+    pub max_delivery_lost: Option<S<i64>>,
+    pub max_delivery_duplicates_pct: Option<S<f64>>,
 }
 
 #[derive(Debug, Deserialize, Default)]

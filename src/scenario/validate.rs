@@ -4,6 +4,7 @@
 //! saying what is wrong and how to fix it.
 
 mod consumers;
+mod delivery;
 mod phases;
 mod position;
 mod values;
@@ -506,6 +507,7 @@ impl Validator<'_> {
         }
 
         let consumers = self.consumers(&raw.consumer);
+        let delivery = self.delivery(&raw.delivery, &target.stream);
 
         let s = &raw.slo;
         let pct = |key: &'static str| {
@@ -541,7 +543,46 @@ impl Validator<'_> {
                 None,
                 pct("min_achieved_pct"),
             ),
+            delivery_p99: self.get(&s.delivery_p99, "slo.delivery_p99", None, |d| {
+                check_duration(d, "slo.delivery_p99", &LATENCY_SLO).map(Some)
+            }),
+            max_delivery_lost: self.get(
+                &s.max_delivery_lost,
+                "slo.max_delivery_lost",
+                None,
+                |&n| {
+                    u64::try_from(n)
+                        .map(Some)
+                        .map_err(|_| format!("{n} is negative; use 0 or more"))
+                },
+            ),
+            max_delivery_duplicates_pct: self.get(
+                &s.max_delivery_duplicates_pct,
+                "slo.max_delivery_duplicates_pct",
+                None,
+                pct("max_delivery_duplicates_pct"),
+            ),
         };
+        if delivery.is_none() {
+            for (set, key) in [
+                (
+                    s.delivery_p99.as_ref().map(|v| v.span()),
+                    "slo.delivery_p99",
+                ),
+                (
+                    s.max_delivery_lost.as_ref().map(|v| v.span()),
+                    "slo.max_delivery_lost",
+                ),
+                (
+                    s.max_delivery_duplicates_pct.as_ref().map(|v| v.span()),
+                    "slo.max_delivery_duplicates_pct",
+                ),
+            ] {
+                if let Some(span) = set {
+                    self.push(span, Some(key), "needs a [delivery] table, and the scenario has none; add one (bucket = \"...\") or remove this SLO");
+                }
+            }
+        }
         if consumers.is_empty() {
             for (set, key) in [
                 (s.e2e_p99.as_ref().map(|v| v.span()), "slo.e2e_p99"),
@@ -585,6 +626,7 @@ impl Validator<'_> {
             },
             phase: phases,
             consumers,
+            delivery,
             slo,
             report: Report { interval },
         }

@@ -154,3 +154,12 @@ pub async fn json_body(body: hyper::body::Incoming) -> serde_json::Value {
     let bytes = body.collect().await.expect("body").to_bytes();
     serde_json::from_slice(&bytes).expect("a JSON body")
 }
+
+/// run.json's errors against the committed schema (schemas/run.schema.json).
+pub fn schema_errors(json: &serde_json::Value) -> Vec<String> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/run.schema.json");
+    let schema: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(path).expect("the schema")).expect("JSON");
+    let validator = jsonschema::validator_for(&schema).expect("a valid JSON Schema");
+    validator.iter_errors(json).map(|e| e.to_string()).collect()
+}

@@ -264,8 +264,9 @@ impl Sink {
         }
     }
 
-    /// Adds one record that arrived at `arrival`; an object that fills up is made ready.
-    pub fn add(&mut self, data: &[u8], arrival: DateTime<Utc>) {
+    /// Adds one record that arrived at `arrival`, taken in at `read` (the interval hint of the
+    /// buffer it opens runs from then); an object that fills up is made ready.
+    pub fn add(&mut self, data: &[u8], arrival: DateTime<Utc>, read: Instant) {
         let d = self.destination.clone();
         let delimiter = d.delimiter.as_deref().unwrap_or_default();
         let len = data.len() + delimiter.len();
@@ -276,7 +277,7 @@ impl Sink {
         b.data.extend_from_slice(data);
         b.data.extend_from_slice(delimiter);
         b.records += 1;
-        b.oldest.get_or_insert((arrival, Instant::now()));
+        b.oldest.get_or_insert((arrival, read));
         self.counts.records.fetch_add(1, Ordering::Relaxed);
     }
 
@@ -404,9 +405,9 @@ pub(super) async fn from_puts(mut records: mpsc::Receiver<Vec<Bytes>>, mut sink:
             () = stop.cancelled() => return,
             batch = records.recv() => match batch {
                 Some(batch) => {
-                    let now = Utc::now();
+                    let (now, read) = (Utc::now(), Instant::now());
                     for record in &batch {
-                        sink.add(record, now);
+                        sink.add(record, now, read);
                     }
                 }
                 None => return,
@@ -541,14 +542,17 @@ async fn read_shard(kinesis: aws_sdk_kinesis::Client, reader: Reader, mut sink: 
     let mut iterator: Option<String> = None;
     let mut last_sequence: Option<String> = None;
     loop {
-        tokio::select! {
+        // a buffer due at the same moment as a read is sealed first: its interval runs from the
+        // read that opened it, so objects close every interval, not every interval + 1 s
+        let read = tokio::select! {
+            biased;
             () = stop.cancelled() => return,
-            _ = ticks.tick() => {}
             () = sink.due() => {
                 sink.flush_due().await;
                 continue;
             }
-        }
+            at = ticks.tick() => at.into_std(),
+        };
         let Some(it) = iterator.clone() else {
             let request = kinesis
                 .get_shard_iterator()
@@ -588,10 +592,10 @@ async fn read_shard(kinesis: aws_sdk_kinesis::Client, reader: Reader, mut sink: 
                     match crate::aggregate::decode(data) {
                         Some(aggregate) => {
                             for user in aggregate.records() {
-                                sink.add(user.data, at);
+                                sink.add(user.data, at, read);
                             }
                         }
-                        None => sink.add(data, at),
+                        None => sink.add(data, at, read),
                     }
                     last_sequence = Some(record.sequence_number().to_string());
                 }
@@ -713,7 +717,7 @@ mod tests {
         let mut s = sink(d);
         let t = at("2026-03-04T05:06:07Z");
         for _ in 0..10 {
-            s.add(&[b'x'; 29], t); // 30 bytes with the delimiter: three fit in 100
+            s.add(&[b'x'; 29], t, Instant::now()); // 30 bytes with the delimiter: three fit in 100
         }
         s.seal();
         let sizes: Vec<(usize, u64)> = s.ready.iter().map(|o| (o.body.len(), o.records)).collect();
@@ -721,8 +725,8 @@ mod tests {
         assert!(s.ready[0].body.ends_with(b"x\n"));
         // a record larger than the hint is an object of its own
         s.ready.clear();
-        s.add(&[b'y'; 150], t);
-        s.add(b"z", t);
+        s.add(&[b'y'; 150], t, Instant::now());
+        s.add(b"z", t, Instant::now());
         s.seal();
         let sizes: Vec<usize> = s.ready.iter().map(|o| o.body.len()).collect();
         assert_eq!(sizes, [151, 2]);
@@ -733,8 +737,8 @@ mod tests {
         use std::io::Read;
         let mut s = sink(destination("", true));
         let t = at("2026-03-04T05:06:07Z");
-        s.add(b"one", t);
-        s.add(b"two", t);
+        s.add(b"one", t, Instant::now());
+        s.add(b"two", t, Instant::now());
         s.seal();
         let mut out = Vec::new();
         flate2::read::GzDecoder::new(s.ready[0].body.as_slice())

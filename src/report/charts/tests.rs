@@ -107,6 +107,7 @@ fn variant(api: &str, shards: usize) -> VariantSummary {
         warnings: vec!["records went out late: p99 schedule lag > 1s & more".into()],
         incidents: Vec::new(),
         consumers: Vec::new(),
+        delivery: None,
     }
 }
 

@@ -628,3 +628,118 @@ fn durations_that_only_ctrl_c_would_end_are_rejected_with_their_bound() {
     ) + "[consumer]\ndrain = \"10m\"\npoll_interval = \"1m\"\n[report]\ninterval = \"1h\"\n";
     parse(&edge, "s.toml", "s").unwrap_or_else(|e| panic!("{e}"));
 }
+
+const PIPELINE: &str = r#"
+name = "p"
+[[phase]]
+duration = "10s"
+rate = 100
+[delivery]
+bucket = "kbench-pipeline"
+buffer = { size = "1MiB", interval = "10s" }
+compression = "gzip"
+delimiter = "\n"
+[slo]
+delivery_p99 = "30s"
+max_delivery_lost = 0
+"#;
+
+#[test]
+fn a_delivery_is_defaulted_and_reads_back_the_same() {
+    let s = parse(PIPELINE, "s.toml", "s").unwrap_or_else(|e| panic!("{e}"));
+    let d = s.delivery.as_ref().expect("a delivery");
+    assert_eq!(d.kind, DeliveryKind::Firehose);
+    assert_eq!(d.prefix, "kbench-p/");
+    assert_eq!(d.drain, Duration::from_secs(40), "the interval and 30 s");
+    let f = d.firehose.as_ref().expect("firehose");
+    assert_eq!(f.delivery_stream, "kbench-p-to-s3");
+    assert_eq!(
+        (f.buffer_mib, f.buffer_interval),
+        (1, Duration::from_secs(10))
+    );
+    assert!(f.gzip);
+    assert_eq!(f.delimiter.as_deref(), Some("\n"));
+    assert_eq!(s.slo.max_delivery_lost, Some(0));
+    assert_eq!(s.drain(), Duration::from_secs(40));
+    let text = s.to_toml();
+    let again = parse(&text, "effective.toml", "x").unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(again.to_toml(), text);
+}
+
+#[test]
+fn delivery_settings_aws_would_refuse_are_refused_naming_the_key() {
+    for (change, key, says) in [
+        (
+            "buffer = { size = \"0MiB\" }",
+            "delivery.buffer.size",
+            "1MiB to 128MiB",
+        ),
+        (
+            "buffer = { size = \"129MiB\" }",
+            "delivery.buffer.size",
+            "1MiB to 128MiB",
+        ),
+        (
+            "buffer = { size = \"1.5MiB\" }",
+            "delivery.buffer.size",
+            "whole number of MiB",
+        ),
+        (
+            "buffer = { interval = \"901s\" }",
+            "delivery.buffer.interval",
+            "900",
+        ),
+        (
+            "bucket = \"Not_A_Bucket\"",
+            "delivery.bucket",
+            "not a valid bucket name",
+        ),
+        ("compression = \"zip\"", "delivery.compression", "\"gzip\""),
+        ("kind = \"lambda\"", "delivery.kind", "\"s3\""),
+        (
+            "role_arn = \"firehose-role\"",
+            "delivery.role_arn",
+            "role ARN",
+        ),
+        (
+            "prefix = \"a/!{timestamp:yyyy\"",
+            "delivery.prefix",
+            "not closed",
+        ),
+    ] {
+        let mut text = String::from("[[phase]]\nduration = \"1s\"\nrate = 1\n[delivery]\n");
+        if !change.starts_with("bucket") {
+            text.push_str("bucket = \"kbench-pipeline\"\n");
+        }
+        text.push_str(change);
+        text.push('\n');
+        let found = issues(&text);
+        assert!(
+            found
+                .iter()
+                .any(|i| i.key == key && i.message.contains(says)),
+            "{change}: {found:?}"
+        );
+    }
+    // kind = "s3" watches someone else's pipeline: Firehose's keys do not apply
+    let found = issues(
+        "[[phase]]\nduration = \"1s\"\nrate = 1\n[delivery]\nkind = \"s3\"\nbucket = \"b-1\"\nbuffer = { interval = \"1s\" }\n",
+    );
+    assert!(
+        found
+            .iter()
+            .any(|i| i.key == "delivery.buffer" && i.message.contains("kind = \"firehose\" only")),
+        "{found:?}"
+    );
+    // a delivery SLO needs a delivery; a delivery needs a bucket
+    let found = issues("[[phase]]\nduration = \"1s\"\nrate = 1\n[slo]\ndelivery_p99 = \"1s\"\n");
+    assert!(
+        found.iter().any(|i| i.key == "slo.delivery_p99"),
+        "{found:?}"
+    );
+    let found = issues("[[phase]]\nduration = \"1s\"\nrate = 1\n[delivery]\nprefix = \"x/\"\n");
+    assert!(
+        found.iter().any(|i| i.key == "delivery.bucket"),
+        "{found:?}"
+    );
+}
